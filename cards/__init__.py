@@ -1,0 +1,1 @@
+"""Jinja2 templates of the cards cookbook-hub renders (dataset card, model card)."""

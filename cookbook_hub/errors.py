@@ -1,0 +1,50 @@
+"""Typed user errors: each names the field or value at fault and says how to fix it."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class CookbookError(Exception):
+    """Base class for errors caused by user input; the CLI prints them without a traceback."""
+
+    def __init__(self, message: str, fix: str | None = None) -> None:
+        self.fix = fix
+        super().__init__(message if fix is None else f"{message}\n  fix: {fix}")
+
+
+class UnknownNameError(CookbookError, KeyError):
+    """A name (template, recipe, token space, ...) that is not registered."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str]) -> None:
+        known = sorted(known)
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(repr(c) for c in close)}?" if close else None
+        listing = f"known {kind}s: {', '.join(known)}"
+        super().__init__(f"unknown {kind} {name!r}", fix=hint or listing)
+        self.name = name
+        self.suggestions = close
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        return Exception.__str__(self)
+
+
+class ParameterError(CookbookError, ValueError):
+    """A template or generation parameter is invalid."""
+
+
+class TokenSpaceError(CookbookError, ValueError):
+    """A token space cannot be built or is too small for a template."""
+
+
+class OutputExistsError(CookbookError, FileExistsError):
+    """The output path exists and overwriting was not asked for."""
+
+
+class TargetError(CookbookError, ValueError):
+    """A publish target (hf://namespace/name or a hub folder) or a version tag is invalid."""
+
+
+class PublishError(CookbookError):
+    """Publishing or pulling a dataset failed; the message names the repository and what to do."""

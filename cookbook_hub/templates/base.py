@@ -1,0 +1,264 @@
+"""The template base classes: one rule, written once, drawn from a token space.
+
+A template subclass declares its parameters (a validated pydantic dataclass), the input fields it
+draws, `draw(rng, n)` (vectorised: n inputs at once), `rule(inputs)` (the answer, for any token
+lists, including real text split into words) and `sections(inputs)` (what the prompt shows).
+Everything else (deterministic sampling, formatting, scoring, dataset columns) is shared here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import string
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import pydantic
+
+from cookbook_hub.errors import ParameterError, TokenSpaceError
+from cookbook_hub.sampling import BLOCK_SIZE, block_rng, blocks_for, stream_key
+from cookbook_hub.token_space import TokenSpace, resolve_token_space
+
+Tokens = list[str]
+Inputs = dict[str, Any]
+FieldKind = Literal["tokens", "token_lists"]
+LETTERS = string.ascii_uppercase
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One generated example: the inputs, the rule's answer, and where it came from."""
+
+    template: str
+    template_version: int
+    index: int
+    inputs: Inputs
+    answer: str
+    label: int | None
+    target: str
+    options: list[str] | None = None
+
+
+class Template(ABC):
+    """A data-generating rule. Subclasses set the class attributes and implement the abstract methods."""
+
+    name: ClassVar[str]
+    version: ClassVar[int]
+    family: ClassVar[str]
+    target_task: ClassVar[str]
+    summary: ClassVar[str]
+    instruction: ClassVar[str]
+    Params: ClassVar[type]
+    fields: ClassVar[dict[str, FieldKind]]
+
+    def __init__(self, params: Any = None, token_space: TokenSpace | str | None = None) -> None:
+        self.params = validate_params(self.name, self.Params, params)
+        self.token_space = resolve_token_space(token_space)
+        needed = self.distinct_tokens_needed()
+        if needed > len(self.token_space):
+            raise TokenSpaceError(
+                f"template {self.name!r} needs {needed} distinct tokens per sample but token space "
+                f"{self.token_space.name!r} has {len(self.token_space)}",
+                fix="use smaller lengths or fewer options, or a larger token space",
+            )
+        self._key_parts = (self.name, self.version, self.params_dict(), self.token_space.identity.sha256)
+
+    # --- what subclasses write -------------------------------------------------------------
+    @abstractmethod
+    def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
+        """Draw `n` inputs at once from the token space (vectorised with `rng`)."""
+
+    @abstractmethod
+    def rule(self, inputs: Inputs) -> Any:
+        """The answer the rule gives for `inputs` (token lists; real words work too)."""
+
+    @abstractmethod
+    def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
+        """The labelled text blocks the prompt shows, in order."""
+
+    def distinct_tokens_needed(self) -> int:
+        """How many distinct tokens one sample needs at most (checked against the token space)."""
+        return 1
+
+    # --- shared machinery ----------------------------------------------------------------------
+    def params_dict(self) -> dict[str, Any]:
+        """The parameters as a plain dict (canonical order)."""
+        return dataclasses.asdict(self.params)
+
+    def ids(self, rng: np.random.Generator, shape: int | tuple[int, ...]) -> np.ndarray:
+        """Uniform token ids of the given shape."""
+        return rng.integers(0, len(self.token_space), size=shape)
+
+    def distinct_ids(self, rng: np.random.Generator, n: int, k: int) -> np.ndarray:
+        """An (n, k) array of token ids, distinct within each row."""
+        out = self.ids(rng, (n, k))
+        while True:
+            ordered = np.sort(out, axis=1)
+            clashing = np.flatnonzero((ordered[:, 1:] == ordered[:, :-1]).any(axis=1))
+            if clashing.size == 0:
+                return out
+            out[clashing] = self.ids(rng, (clashing.size, k))
+
+    def words(self, ids: np.ndarray) -> list:
+        """Token strings for an id array (nested lists of the same shape)."""
+        return self.token_space.lookup(ids)
+
+    def lengths(self, rng: np.random.Generator, low: int, high: int, n: int) -> list[int]:
+        """`n` lengths drawn uniformly from [low, high]."""
+        return rng.integers(low, high + 1, size=n).tolist()
+
+    def make_sample(self, index: int, inputs: Inputs) -> Sample:
+        """Apply the rule to inputs and wrap the result."""
+        answer = " ".join(self.rule(inputs))
+        return Sample(self.name, self.version, index, inputs, answer, None, answer)
+
+    def samples(self, start: int, stop: int, seed: int = 0) -> Iterator[Sample]:
+        """Samples with global indices [start, stop); each a pure function of its index."""
+        key = stream_key(*self._key_parts, seed)
+        for block, lo, hi in blocks_for(start, stop):
+            drawn = self.draw(block_rng(key, block), BLOCK_SIZE)
+            for offset in range(lo, hi):
+                yield self.make_sample(block * BLOCK_SIZE + offset, drawn[offset])
+
+    def sample(self, index: int, seed: int = 0) -> Sample:
+        """Sample number `index` alone."""
+        return next(self.samples(index, index + 1, seed))
+
+    def score(self, prediction: str, sample: Sample) -> float:
+        """1.0 if the prediction equals the answer (whitespace- and edge-punctuation-insensitive)."""
+        return float(normalize(prediction) == normalize(sample.answer))
+
+    @classmethod
+    def describe(cls) -> dict[str, Any]:
+        """Name, version, family, target task and the one-line rule."""
+        return {
+            "name": cls.name,
+            "version": cls.version,
+            "family": cls.family,
+            "target": cls.target_task,
+            "rule": cls.summary,
+        }
+
+
+class ChoiceTemplate(Template):
+    """A template whose rule picks one of several choices; `rule` returns the choice index.
+
+    With `lettered = True` the prompt lists `inputs["options"]` (kept on `Sample.options`) as A., B., ... and the completion
+    is the letter; otherwise the choices are fixed words (`fixed_choices`) and the completion is the word.
+    """
+
+    lettered: ClassVar[bool] = True
+    fixed_choices: ClassVar[tuple[str, ...]] = ()
+
+    @abstractmethod
+    def rule(self, inputs: Inputs) -> int:
+        """Index of the chosen option."""
+
+    def choices(self, inputs: Inputs) -> list[str]:
+        """The choice texts, in order (what lm-eval scores by log-likelihood)."""
+        if self.lettered:
+            return [" ".join(option) for option in inputs["options"]]
+        return list(self.fixed_choices)
+
+    def make_sample(self, index: int, inputs: Inputs) -> Sample:
+        """Apply the rule; lettered templates carry their option texts for the prompt."""
+        label = self.rule(inputs)
+        choices = self.choices(inputs)
+        target = LETTERS[label] if self.lettered else choices[label]
+        options = choices if self.lettered else None
+        return Sample(self.name, self.version, index, inputs, choices[label], label, target, options)
+
+    def score(self, prediction: str, sample: Sample) -> float:
+        """1.0 if the prediction names the right choice: its letter (`B`, `B.`, `(B)`) or its text."""
+        said = normalize(prediction)
+        if self.lettered and sample.label is not None and said.upper() == LETTERS[sample.label]:
+            return 1.0
+        return float(said == normalize(sample.answer))
+
+
+_EDGE_PUNCT = re.compile(r"^[\s\"'(\[]+|[\s\"'.,;:!?)\]]+$")
+
+
+def normalize(text: str) -> str:
+    """Collapse whitespace and strip surrounding quotes, brackets and punctuation."""
+    return _EDGE_PUNCT.sub("", " ".join(text.split()))
+
+
+def validate_params(template: str, params_cls: type, params: Any) -> Any:
+    """Build the template's params dataclass, turning validation failures into a ParameterError."""
+    if isinstance(params, params_cls):
+        return params
+    if params is not None and not isinstance(params, Mapping):
+        raise ParameterError(f"template {template!r}: params must be a mapping, got {type(params).__name__}")
+    known = {f.name for f in dataclasses.fields(params_cls)}
+    unknown = sorted(set(params or {}) - known)
+    if unknown:
+        raise ParameterError(
+            f"template {template!r}: unknown parameter {unknown[0]!r}",
+            fix=f"use one of {', '.join(sorted(known))}",
+        )
+    try:
+        return params_cls(**(params or {}))
+    except pydantic.ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or _field_from_message(err["msg"])
+        got = f" (got {err['input']!r})" if err["loc"] else ""
+        raise ParameterError(
+            f"template {template!r}: invalid parameter {field!r}: {err['msg']}{got}",
+            fix=f"set {field} to a valid value (defaults: {_defaults(params_cls)})",
+        ) from None
+
+
+def _field_from_message(message: str) -> str:
+    found = re.search(r"'?(\w+)'? ", message.removeprefix("Value error, "))
+    return found.group(1) if found else "params"
+
+
+def _defaults(params_cls: type) -> str:
+    return json.dumps({f.name: f.default for f in dataclasses.fields(params_cls)})
+
+
+PARAMS_CONFIG = pydantic.ConfigDict(extra="forbid")
+
+
+def params_dataclass(cls: type) -> type:
+    """Decorator for template params: a frozen, validated pydantic dataclass."""
+    return pydantic.dataclasses.dataclass(cls, config=PARAMS_CONFIG, frozen=True)
+
+
+def check_range(low_name: str, low: int, high_name: str, high: int) -> None:
+    """Raise if a min/max pair is inverted (called from a params `model_validator`)."""
+    if low > high:
+        raise ValueError(f"{low_name} ({low}) must be <= {high_name} ({high})")
+
+
+def find_span(haystack: Sequence[str], needle: Sequence[str]) -> int:
+    """Index of the first occurrence of `needle` in `haystack`, or -1."""
+    m = len(needle)
+    if m == 0:
+        return -1
+    first = needle[0]
+    start = 0
+    while True:
+        try:
+            pos = haystack.index(first, start)
+        except ValueError:
+            return -1
+        if list(haystack[pos : pos + m]) == list(needle):
+            return pos
+        start = pos + 1
+
+
+def overlap(a: Sequence[str], b: Sequence[str]) -> int:
+    """Number of distinct tokens shared by a and b."""
+    return len(set(a) & set(b))
+
+
+def argmax_first(scores: Sequence[float]) -> int:
+    """Index of the largest score; ties go to the first."""
+    return max(range(len(scores)), key=lambda i: (scores[i], -i))

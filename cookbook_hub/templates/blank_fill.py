@@ -1,0 +1,98 @@
+"""Blank filling (WinoGrande style: a sentence with `_` and two options)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pydantic
+from pydantic import PositiveInt
+
+from cookbook_hub.templates.base import ChoiceTemplate, Inputs, Tokens, argmax_first, params_dataclass
+from cookbook_hub.templates.registry import register
+
+BLANK = "_"
+
+
+@params_dataclass
+class BlankFillParams:
+    """Sentence length (without the blank) and number of options."""
+
+    sentence_len: PositiveInt = 16
+    num_options: PositiveInt = 2
+
+    @pydantic.model_validator(mode="after")
+    def _check(self) -> BlankFillParams:
+        if self.num_options < 2 or self.num_options > 26:
+            raise ValueError(f"num_options ({self.num_options}) must be between 2 and 26")
+        if self.sentence_len < 2 * self.num_options + 2:
+            raise ValueError(f"sentence_len ({self.sentence_len}) must be >= 2 * num_options + 2")
+        return self
+
+
+def context_match(sentence: Tokens, option: Tokens, before: str | None, after: str | None) -> int:
+    """Best count, over the option's mentions, of neighbours equal to the blank's neighbours."""
+    width, best = len(option), 0
+    for i in range(len(sentence) - width + 1):
+        if sentence[i : i + width] == option:
+            left = sentence[i - 1] if i > 0 else None
+            right = sentence[i + width] if i + width < len(sentence) else None
+            best = max(best, int(left is not None and left == before) + int(right is not None and right == after))
+    return best
+
+
+@register
+class BlankFill(ChoiceTemplate):
+    """Fill the blank with the option whose mention sits in the same context as the blank.
+
+    Rule: compare the tokens just before and after the blank `_` with the tokens around each
+    option's mentions in the sentence; the answer is the option with the most matching neighbours
+    (the first one on ties).
+    Target: pronoun/coreference blank filling (WinoGrande).
+
+    Example (qa style, short lengths):
+        Sentence: steer chaos moist abort bail storms steer _ paren
+        Options:
+        A. bail
+        B. chaos
+        Answer: B
+    """
+
+    name = "blank_fill"
+    version = 1
+    family = "multiple_choice"
+    target_task = "blank filling / coreference (WinoGrande)"
+    summary = "fill `_` with the option whose mention has the same neighbours as the blank"
+    instruction = "Fill the blank _ with the option that appears in the same surroundings as the blank."
+    Params = BlankFillParams
+    fields = {"context": "tokens", "options": "token_lists"}
+
+    def distinct_tokens_needed(self) -> int:
+        return self.params.num_options
+
+    def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
+        p = self.params
+        k = p.num_options
+        sentences = self.words(self.ids(rng, (n, p.sentence_len)))
+        names = self.words(self.distinct_ids(rng, n, k))
+        # mention slots: k distinct positions in 1..len-3 (a left neighbour, room for the blank after)
+        slots = (rng.random((n, p.sentence_len - 3)).argsort(axis=1)[:, :k] + 1).tolist()
+        correct = rng.integers(0, k, size=n).tolist()
+        out = []
+        for sentence, opts, slot, c in zip(sentences, names, slots, correct):
+            for name, pos in zip(opts, slot):
+                sentence[pos] = name
+            pos = slot[c]
+            sentence += [sentence[pos - 1], BLANK, sentence[pos + 1]]
+            out.append({"context": sentence, "options": [[name] for name in opts]})
+        return out
+
+    def rule(self, inputs: Inputs) -> int:
+        sentence, options = inputs["context"], inputs["options"]
+        if BLANK not in sentence:
+            raise ValueError(f"blank_fill: the sentence has no blank token {BLANK!r}")
+        at = sentence.index(BLANK)
+        before = sentence[at - 1] if at > 0 else None
+        after = sentence[at + 1] if at + 1 < len(sentence) else None
+        return argmax_first([context_match(sentence, option, before, after) for option in options])
+
+    def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
+        return [("Sentence", " ".join(inputs["context"]))]

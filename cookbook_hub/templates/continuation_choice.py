@@ -1,0 +1,85 @@
+"""Continuation choice (HellaSwag style: a context and several endings)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pydantic
+from pydantic import PositiveInt
+
+from cookbook_hub.templates.base import ChoiceTemplate, Inputs, Tokens, argmax_first, overlap, params_dataclass
+from cookbook_hub.templates.registry import register
+
+
+@params_dataclass
+class ContinuationChoiceParams:
+    """Context length, ending length and number of endings."""
+
+    context_len: PositiveInt = 32
+    ending_len: PositiveInt = 4
+    num_endings: PositiveInt = 4
+
+    @pydantic.model_validator(mode="after")
+    def _check(self) -> ContinuationChoiceParams:
+        if self.num_endings < 2 or self.num_endings > 26:
+            raise ValueError(f"num_endings ({self.num_endings}) must be between 2 and 26")
+        if self.context_len < self.ending_len + 2:
+            raise ValueError(f"context_len ({self.context_len}) must be >= ending_len + 2")
+        return self
+
+
+def copied_continuation(context: Tokens, length: int) -> Tokens | None:
+    """What followed the latest earlier occurrence of the context's last token, or None."""
+    last = context[-1]
+    for j in range(len(context) - 2, -1, -1):
+        if context[j] == last:
+            return context[j + 1 : j + 1 + length]
+    return None
+
+
+@register
+class ContinuationChoice(ChoiceTemplate):
+    """Pick the ending that continues the context the way it went before (copy the earlier pattern).
+
+    Rule: find the latest earlier occurrence of the context's last token; the answer is the ending
+    that matches, position by position, the most tokens of what followed it (the first one on
+    ties). With no earlier occurrence, the ending sharing the most tokens with the context wins.
+    Target: sentence continuation (HellaSwag), where the right ending continues the context's story.
+
+    Example (qa style, short lengths):
+        Context: bail moist chaos steer abort bail
+        Options:
+        A. spotting storms
+        B. moist chaos
+        Answer: B
+    """
+
+    name = "continuation_choice"
+    version = 1
+    family = "multiple_choice"
+    target_task = "continuation choice (HellaSwag)"
+    summary = "pick the ending that repeats what followed the context's last token before"
+    instruction = "Pick the ending that continues the text the way it went the last time its final word appeared."
+    Params = ContinuationChoiceParams
+    fields = {"context": "tokens", "options": "token_lists"}
+
+    def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
+        p = self.params
+        contexts = self.words(self.ids(rng, (n, p.context_len)))
+        endings = self.words(self.ids(rng, (n, p.num_endings, p.ending_len)))
+        anchors = rng.integers(0, p.context_len - p.ending_len - 1, size=n).tolist()
+        correct = rng.integers(0, p.num_endings, size=n).tolist()
+        for context, options, j, c in zip(contexts, endings, anchors, correct):
+            context[-1] = context[j]
+            options[c] = context[j + 1 : j + 1 + p.ending_len]
+        return [{"context": c, "options": o} for c, o in zip(contexts, endings)]
+
+    def rule(self, inputs: Inputs) -> int:
+        context, options = inputs["context"], inputs["options"]
+        width = max(len(option) for option in options)
+        follow = copied_continuation(context, width)
+        if follow is None:
+            return argmax_first([overlap(option, context) for option in options])
+        return argmax_first([sum(a == b for a, b in zip(option, follow)) for option in options])
+
+    def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
+        return [("Context", " ".join(inputs["context"]))]

@@ -1,0 +1,31 @@
+"""Copy: repeat the text."""
+
+from __future__ import annotations
+
+from cookbook_hub.templates.base import Inputs, Tokens
+from cookbook_hub.templates.registry import register
+from cookbook_hub.templates.sequence import SequenceTemplate
+
+
+@register
+class Copy(SequenceTemplate):
+    """Repeat the text exactly.
+
+    Rule: the answer is the input tokens, unchanged.
+    Target: faithful reproduction (quoting, extraction of long spans, format following).
+
+    Example (plain style, short lengths):
+        Repeat the text exactly.
+
+        Text: steer chaos moist
+        -> steer chaos moist
+    """
+
+    name = "copy"
+    version = 1
+    target_task = "faithful copying / quoting"
+    summary = "the answer is the text, unchanged"
+    instruction = "Repeat the text exactly."
+
+    def rule(self, inputs: Inputs) -> Tokens:
+        return list(inputs["context"])

@@ -1,0 +1,105 @@
+"""Entity disambiguation (a mention in a passage, several candidate entities)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pydantic
+from pydantic import PositiveInt
+
+from cookbook_hub.templates.base import (
+    ChoiceTemplate,
+    Inputs,
+    Tokens,
+    argmax_first,
+    find_span,
+    overlap,
+    params_dataclass,
+)
+from cookbook_hub.templates.registry import register
+
+
+@params_dataclass
+class EntityDisambiguationParams:
+    """Passage length, candidate count and description length, context window and clue count."""
+
+    passage_len: PositiveInt = 48
+    num_candidates: PositiveInt = 3
+    description_len: PositiveInt = 6
+    window: PositiveInt = 4
+    clues: PositiveInt = 2
+
+    @pydantic.model_validator(mode="after")
+    def _check(self) -> EntityDisambiguationParams:
+        if self.num_candidates < 2 or self.num_candidates > 26:
+            raise ValueError(f"num_candidates ({self.num_candidates}) must be between 2 and 26")
+        if self.clues > min(self.window, self.description_len):
+            raise ValueError(f"clues ({self.clues}) must be <= window and description_len")
+        if self.passage_len < 4 * self.window + 2:
+            raise ValueError(f"passage_len ({self.passage_len}) must be >= 4 * window + 2")
+        return self
+
+
+def mention_window(passage: Tokens, mention: Tokens, window: int) -> Tokens:
+    """The `window` tokens on each side of the mention's first occurrence (empty if absent)."""
+    at = find_span(passage, mention)
+    if at < 0:
+        return []
+    return passage[max(0, at - window) : at] + passage[at + len(mention) : at + len(mention) + window]
+
+
+@register
+class EntityDisambiguation(ChoiceTemplate):
+    """Pick the candidate whose description shares the most tokens with the mention's surroundings.
+
+    Rule: take the `window` tokens on each side of the mention's first occurrence in the passage;
+    the answer is the candidate whose description shares the most of them (the first on ties).
+    Distractor descriptions share tokens with other, farther parts of the passage, so only the
+    local context decides.
+    Target: entity disambiguation / linking, and word-sense choice in context.
+
+    Example (qa style, short lengths):
+        Passage: storms moist abort chaos bail steer paren stom chance
+        Mention: chaos
+        Options:
+        A. stom chance spotting
+        B. abort bail nutrition
+        Answer: B
+    """
+
+    name = "entity_disambiguation"
+    version = 1
+    family = "entity"
+    target_task = "entity disambiguation / linking"
+    summary = "pick the candidate sharing the most tokens with the mention's local context"
+    instruction = "Pick the candidate whose description best matches the words around the mention."
+    Params = EntityDisambiguationParams
+    fields = {"context": "tokens", "question": "tokens", "options": "token_lists"}
+
+    def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
+        p = self.params
+        passages = self.words(self.ids(rng, (n, p.passage_len)))
+        mentions = self.words(self.ids(rng, n))
+        descriptions = self.words(self.ids(rng, (n, p.num_candidates, p.description_len)))
+        # the mention sits in the first half; distractor clues come from the far second half
+        at = rng.integers(p.window, p.passage_len // 2 - p.window, size=n).tolist()
+        correct = rng.integers(0, p.num_candidates, size=n).tolist()
+        near = rng.random((n, 2 * p.window)).argsort(axis=1).tolist()
+        far = rng.integers(p.passage_len // 2 + p.window, p.passage_len, size=(n, p.num_candidates, p.clues)).tolist()
+        slot = rng.random((n, p.num_candidates, p.description_len)).argsort(axis=2)[:, :, : p.clues].tolist()
+        out = []
+        for passage, mention, descs, pos, c, nr, fr, sl in zip(passages, mentions, descriptions, at, correct, near, far, slot):
+            passage[pos] = mention
+            around = passage[pos - p.window : pos] + passage[pos + 1 : pos + 1 + p.window]
+            for i, desc in enumerate(descs):
+                source = [around[j] for j in nr[: p.clues]] if i == c else [passage[j] for j in fr[i]]
+                for s, token in zip(sl[i], source):
+                    desc[s] = token
+            out.append({"context": passage, "question": [mention], "options": descs})
+        return out
+
+    def rule(self, inputs: Inputs) -> int:
+        around = mention_window(inputs["context"], inputs["question"], self.params.window)
+        return argmax_first([overlap(option, around) for option in inputs["options"]])
+
+    def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
+        return [("Passage", " ".join(inputs["context"])), ("Mention", " ".join(inputs["question"]))]

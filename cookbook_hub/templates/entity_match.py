@@ -1,0 +1,87 @@
+"""Entity matching (two records -> yes/no)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pydantic
+from pydantic import PositiveInt
+
+from cookbook_hub.templates.base import ChoiceTemplate, Inputs, Tokens, params_dataclass
+from cookbook_hub.templates.registry import register
+
+
+@params_dataclass
+class EntityMatchParams:
+    """Number of attributes per record and tokens per attribute value."""
+
+    num_attributes: PositiveInt = 4
+    value_len: PositiveInt = 2
+
+    @pydantic.model_validator(mode="after")
+    def _check(self) -> EntityMatchParams:
+        if self.num_attributes < 2:
+            raise ValueError(f"num_attributes ({self.num_attributes}) must be >= 2")
+        return self
+
+
+def render_record(attributes: Tokens, values: list[Tokens]) -> str:
+    """`name: v v | city: v v` rendering of a record."""
+    return " | ".join(f"{a}: {' '.join(v)}" for a, v in zip(attributes, values))
+
+
+@register
+class EntityMatch(ChoiceTemplate):
+    """Answer yes if the two records agree on most attributes, no otherwise.
+
+    Rule: yes iff more than half of the attributes have identical values in both records.
+    Target: entity matching / record linkage (e.g. the Magellan benchmarks), and paraphrase-style
+    same-or-different judgements.
+
+    Example (plain style, short lengths):
+        Answer yes if the two records describe the same entity (most fields equal), otherwise no.
+
+        Record 1: chaos: moist bail | steer: abort storms | paren: stom chance
+        Record 2: chaos: moist bail | steer: abort storms | paren: nutrition stopping
+        -> yes
+    """
+
+    name = "entity_match"
+    version = 1
+    family = "entity"
+    target_task = "entity matching / record linkage"
+    summary = "yes iff more than half of the attributes have equal values"
+    instruction = "Answer yes if the two records describe the same entity (most fields equal), otherwise no."
+    Params = EntityMatchParams
+    fields = {"attributes": "tokens", "left": "token_lists", "right": "token_lists"}
+    lettered = False
+    fixed_choices = ("no", "yes")
+
+    def distinct_tokens_needed(self) -> int:
+        return self.params.num_attributes
+
+    def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
+        p = self.params
+        k = p.num_attributes
+        attributes = self.words(self.distinct_ids(rng, n, k))
+        left = self.words(self.ids(rng, (n, k, p.value_len)))
+        right = self.words(self.ids(rng, (n, k, p.value_len)))
+        is_match = (rng.random(n) < 0.5).tolist()
+        # a match keeps a strict majority equal; a non-match at most half
+        majority = k // 2 + 1
+        kept_match = rng.integers(majority, k + 1, size=n).tolist()
+        kept_other = rng.integers(0, k - majority + 1, size=n).tolist()
+        order = rng.random((n, k)).argsort(axis=1).tolist()
+        out = []
+        for attrs, lv, rv, match, km, ko, perm in zip(attributes, left, right, is_match, kept_match, kept_other, order):
+            for i in perm[: km if match else ko]:
+                rv[i] = list(lv[i])
+            out.append({"attributes": attrs, "left": lv, "right": rv})
+        return out
+
+    def rule(self, inputs: Inputs) -> int:
+        equal = sum(a == b for a, b in zip(inputs["left"], inputs["right"]))
+        return int(equal * 2 > len(inputs["attributes"]))
+
+    def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
+        attrs = inputs["attributes"]
+        return [("Record 1", render_record(attrs, inputs["left"])), ("Record 2", render_record(attrs, inputs["right"]))]

@@ -1,0 +1,70 @@
+"""Key-value lookup (associative recall)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pydantic
+from pydantic import PositiveInt
+
+from cookbook_hub.templates.base import Inputs, Template, Tokens, check_range, params_dataclass
+from cookbook_hub.templates.registry import register
+
+
+@params_dataclass
+class KeyValueParams:
+    """Number of key-value pairs (range)."""
+
+    min_pairs: PositiveInt = 8
+    max_pairs: PositiveInt = 24
+
+    @pydantic.model_validator(mode="after")
+    def _check(self) -> KeyValueParams:
+        check_range("min_pairs", self.min_pairs, "max_pairs", self.max_pairs)
+        return self
+
+
+@register
+class KeyValue(Template):
+    """Look up the value stored under the queried key.
+
+    Rule: the answer is the value paired with the first key equal to the query.
+    Target: closed-book fact lookup from context (associative recall, table QA).
+
+    Example (plain style, short lengths):
+        Answer with the value stored under the query key.
+
+        Pairs: chaos: moist; steer: abort; bail: storms
+        Query: steer
+        -> abort
+    """
+
+    name = "key_value"
+    version = 1
+    family = "document_qa"
+    target_task = "lookup / associative recall (table QA)"
+    summary = "the answer is the value paired with the query key"
+    instruction = "Answer with the value stored under the query key."
+    Params = KeyValueParams
+    fields = {"keys": "tokens", "values": "tokens", "question": "tokens"}
+
+    def distinct_tokens_needed(self) -> int:
+        return self.params.max_pairs
+
+    def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
+        p = self.params
+        counts = self.lengths(rng, p.min_pairs, p.max_pairs, n)
+        keys = self.words(self.distinct_ids(rng, n, p.max_pairs))
+        values = self.words(self.ids(rng, (n, p.max_pairs)))
+        asked = (rng.random(n) * np.array(counts)).astype(np.int64).tolist()
+        return [
+            {"keys": k[:c], "values": v[:c], "question": [k[a]]}
+            for k, v, c, a in zip(keys, values, counts, asked)
+        ]
+
+    def rule(self, inputs: Inputs) -> Tokens:
+        keys, query = inputs["keys"], inputs["question"]
+        return [inputs["values"][keys.index(query[0])]] if query and query[0] in keys else []
+
+    def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
+        pairs = "; ".join(f"{k}: {v}" for k, v in zip(inputs["keys"], inputs["values"]))
+        return [("Pairs", pairs), ("Query", " ".join(inputs["question"]))]

@@ -1,0 +1,77 @@
+"""Multiple-choice selection by overlap (ARC / OpenBookQA style)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pydantic
+from pydantic import PositiveInt
+
+from cookbook_hub.templates.base import ChoiceTemplate, Inputs, argmax_first, overlap, params_dataclass
+from cookbook_hub.templates.registry import register
+
+
+@params_dataclass
+class OverlapChoiceParams:
+    """Question length, option length, number of options and how many question tokens the answer holds."""
+
+    question_len: PositiveInt = 16
+    option_len: PositiveInt = 4
+    num_options: PositiveInt = 4
+    overlap: PositiveInt = 2
+
+    @pydantic.model_validator(mode="after")
+    def _check(self) -> OverlapChoiceParams:
+        if self.num_options < 2 or self.num_options > 26:
+            raise ValueError(f"num_options ({self.num_options}) must be between 2 and 26")
+        if self.overlap > min(self.option_len, self.question_len):
+            raise ValueError(f"overlap ({self.overlap}) must be <= option_len and question_len")
+        return self
+
+
+@register
+class OverlapChoice(ChoiceTemplate):
+    """Pick the option that shares the most tokens with the question.
+
+    Rule: count the distinct tokens each option shares with the question; the answer is the
+    option with the highest count (the first one on ties).
+    Target: multiple-choice science QA (ARC-Easy, ARC-Challenge, OpenBookQA), where the right
+    option often repeats words of the question.
+
+    Example (qa style, short lengths):
+        Question: parsing chaos steer bail
+        Options:
+        A. moist abort
+        B. chaos spotting
+        Answer: B
+    """
+
+    name = "overlap_choice"
+    version = 1
+    family = "multiple_choice"
+    target_task = "multiple-choice QA (ARC-E, ARC-C, OpenBookQA)"
+    summary = "pick the option that shares the most tokens with the question"
+    instruction = "Pick the option that shares the most words with the question."
+    Params = OverlapChoiceParams
+    fields = {"question": "tokens", "options": "token_lists"}
+
+    def distinct_tokens_needed(self) -> int:
+        return self.params.question_len
+
+    def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
+        p = self.params
+        questions = self.words(self.distinct_ids(rng, n, p.question_len))
+        options = self.words(self.ids(rng, (n, p.num_options, p.option_len)))
+        correct = rng.integers(0, p.num_options, size=n).tolist()
+        picks = rng.random((n, p.question_len)).argsort(axis=1)[:, : p.overlap].tolist()
+        slots = rng.random((n, p.option_len)).argsort(axis=1)[:, : p.overlap].tolist()
+        for question, opts, c, pick, slot in zip(questions, options, correct, picks, slots):
+            for q_pos, o_pos in zip(pick, slot):
+                opts[c][o_pos] = question[q_pos]
+        return [{"question": q, "options": o} for q, o in zip(questions, options)]
+
+    def rule(self, inputs: Inputs) -> int:
+        question = inputs["question"]
+        return argmax_first([overlap(option, question) for option in inputs["options"]])
+
+    def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
+        return [("Question", " ".join(inputs["question"]))]

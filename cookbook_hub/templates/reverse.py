@@ -1,0 +1,31 @@
+"""Reverse: the text's tokens in reverse order."""
+
+from __future__ import annotations
+
+from cookbook_hub.templates.base import Inputs, Tokens
+from cookbook_hub.templates.registry import register
+from cookbook_hub.templates.sequence import SequenceTemplate
+
+
+@register
+class Reverse(SequenceTemplate):
+    """Write the text's tokens backwards.
+
+    Rule: the answer is the tokens in reverse order.
+    Target: sequence manipulation and attention to position (BIG-bench word-order tasks).
+
+    Example (plain style, short lengths):
+        Write the words of the text in reverse order.
+
+        Text: steer chaos moist
+        -> moist chaos steer
+    """
+
+    name = "reverse"
+    version = 1
+    target_task = "sequence manipulation"
+    summary = "the answer is the tokens in reverse order"
+    instruction = "Write the words of the text in reverse order."
+
+    def rule(self, inputs: Inputs) -> Tokens:
+        return list(reversed(inputs["context"]))
