@@ -166,7 +166,11 @@ def build(
     out = Path(out)
     kind, plans = plan_build(spec, n)
     total = sum(sum(p.split_rows.values()) for p in plans)
-    manifest: dict[str, Any] = {"generator": {"name": "cookbook-hub", "version": __version__}, "kind": kind, "configs": {}}
+    manifest: dict[str, Any] = {
+        "generator": {"name": "cookbook-hub", "version": __version__},
+        "kind": kind,
+        "configs": {},
+    }
     with atomic_path(out, overwrite) as tmp, tqdm(total=total, unit="rows", disable=not progress, desc="build") as bar:
         tmp.mkdir()
         for plan in plans:

@@ -29,8 +29,14 @@ SPLIT_ORDER = ("train", "validation", "test")
 
 def size_category(rows: int) -> str:
     """The Hub's `size_categories` bucket for a row count."""
-    for limit, label in [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
-                         (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M")]:
+    for limit, label in [
+        (1_000, "n<1K"),
+        (10_000, "1K<n<10K"),
+        (100_000, "10K<n<100K"),
+        (1_000_000, "100K<n<1M"),
+        (10_000_000, "1M<n<10M"),
+        (100_000_000, "10M<n<100M"),
+    ]:
         if rows < limit:
             return label
     return "100M<n<1B"
@@ -143,7 +149,8 @@ def render_dataset_card(folder: str | Path, repo_id: str | None = None) -> Datas
     first = next(iter(manifest["configs"].values()))
     pretty = "Cookbook template set" if manifest["kind"] == "templates" else f"Cookbook mixture: {configs[0]['name']}"
     intro = (
-        f"{len(templates)} Cookbook templates, one config each." if manifest["kind"] == "templates"
+        f"{len(templates)} Cookbook templates, one config each."
+        if manifest["kind"] == "templates"
         else f"A mixture of {len(templates)} Cookbook templates, built from recipe "
         f"`{configs[0]['name']}` version {configs[0]['version']}."
     )

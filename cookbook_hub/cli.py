@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from cookbook_hub.cli_common import stdout, user_errors
+from cookbook_hub.cli_publish import register as register_publish_commands
 from cookbook_hub.formatting import STYLES, check_style, format_sample
 from cookbook_hub.generate import generate
 from cookbook_hub.sampling import Shard
@@ -37,7 +38,7 @@ TokenSpaceOpt = Annotated[
 ]
 ParamsOpt = Annotated[
     str | None,
-    typer.Option("--params", help='Template parameters as JSON, e.g. \'{"context_max_len": 64}\'.'),
+    typer.Option("--params", help="Template parameters as JSON, e.g. '{\"context_max_len\": 64}'."),
 ]
 
 
@@ -50,9 +51,9 @@ def parse_params(text: str | None) -> dict | None:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ParameterError(f"--params is not valid JSON: {exc.msg}", fix='write it like \'{"min_len": 4}\'') from None
+        raise ParameterError(f"--params is not valid JSON: {exc.msg}", fix="write it like '{\"min_len\": 4}'") from None
     if not isinstance(value, dict):
-        raise ParameterError("--params must be a JSON object", fix='write it like \'{"min_len": 4}\'')
+        raise ParameterError("--params must be a JSON object", fix="write it like '{\"min_len\": 4}'")
     return value
 
 
@@ -174,7 +175,9 @@ def recipe_validate_cmd(file: Annotated[Path, typer.Argument(help="A recipe YAML
     from cookbook_hub.recipe import load_recipe
 
     recipe = load_recipe(file)
-    stdout.print(f"ok: {recipe.name} {recipe.version}, {len(recipe.templates)} templates, content hash {recipe.content_hash}")
+    stdout.print(
+        f"ok: {recipe.name} {recipe.version}, {len(recipe.templates)} templates, content hash {recipe.content_hash}"
+    )
 
 
 @recipe_app.command("show")
@@ -197,7 +200,9 @@ def recipe_show_cmd(name: Annotated[str, typer.Argument(help="A shipped recipe n
 def build_cmd(
     spec: Annotated[str, typer.Argument(help="A recipe name or YAML path, or 'templates' for the template set.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write (laid out as a Hub dataset repo).")],
-    n: Annotated[int | None, typer.Option("-n", help="Rows: the recipe's size, or per template for 'templates'.")] = None,
+    n: Annotated[
+        int | None, typer.Option("-n", help="Rows: the recipe's size, or per template for 'templates'.")
+    ] = None,
     num_proc: Annotated[int, typer.Option("--num-proc", "-p", help="Worker processes.")] = 1,
     repo_id: Annotated[
         str | None, typer.Option("--repo-id", help="Hub id used in the card's load_dataset snippet.")
@@ -236,6 +241,9 @@ def card_cmd(
     from cookbook_hub.cards import write_dataset_card
 
     stdout.print(f"wrote {write_dataset_card(folder, repo_id)}")
+
+
+register_publish_commands(app)
 
 
 def main() -> None:

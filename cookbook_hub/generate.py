@@ -194,7 +194,9 @@ def write_dataset_dir(batches: Iterator[pa.RecordBatch], schema: pa.Schema, path
     try:
         rows, nbytes = write_parquet(batches, schema, scratch / "rows.parquet", bar)
         feats = datasets.Features.from_arrow_schema(schema)
-        ds = datasets.Dataset.from_parquet(str(scratch / "rows.parquet"), features=feats, cache_dir=str(scratch / "cache"))
+        ds = datasets.Dataset.from_parquet(
+            str(scratch / "rows.parquet"), features=feats, cache_dir=str(scratch / "cache")
+        )
         ds.info.description = schema.metadata[b"cookbook_hub"].decode()
         ds.save_to_disk(str(path))
         del ds
@@ -228,7 +230,12 @@ def generate(
     positions = shard.range(n)
     split_range(split, n)  # validates the split name and size
     source = TemplateSource(template, seed, style, split)
-    meta = {"generator": "cookbook-hub", **source.provenance(), "shard": f"{shard.index}/{shard.count}", "rows": len(positions)}
+    meta = {
+        "generator": "cookbook-hub",
+        **source.provenance(),
+        "shard": f"{shard.index}/{shard.count}",
+        "rows": len(positions),
+    }
     schema = with_provenance(source.schema, meta)
     start = time.perf_counter()
     batches = iter_batches(source, positions, num_proc)

@@ -89,7 +89,9 @@ class Recipe(_Strict):
     @classmethod
     def _name(cls, value: str) -> str:
         if not NAME.match(value):
-            raise ValueError("must be lowercase letters, digits, '-' or '_' (at most 64), starting with a letter or digit")
+            raise ValueError(
+                "must be lowercase letters, digits, '-' or '_' (at most 64), starting with a letter or digit"
+            )
         return value
 
     @field_validator("version", mode="before")

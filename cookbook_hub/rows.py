@@ -29,10 +29,14 @@ def input_fields(templates: Sequence[Template]) -> dict[str, str]:
 def arrow_schema(templates: Sequence[Template], style: str) -> pa.Schema:
     """The Arrow schema of rows from these templates in this format style."""
     inputs = pa.struct([(name, _KIND_TYPES[kind]) for name, kind in input_fields(templates).items()])
-    text = [("messages", _MESSAGES)] if check_style(style) == "chat" else [
-        ("prompt", pa.string()),
-        ("completion", pa.string()),
-    ]
+    text = (
+        [("messages", _MESSAGES)]
+        if check_style(style) == "chat"
+        else [
+            ("prompt", pa.string()),
+            ("completion", pa.string()),
+        ]
+    )
     return pa.schema(
         [
             *text,

@@ -48,7 +48,7 @@ class TokenSpace:
     def __post_init__(self) -> None:
         if len(set(self.tokens)) != len(self.tokens):
             raise TokenSpaceError(f"token space {self.name!r} has duplicate tokens", fix="deduplicate it")
-        spaced = next((t for t in self.tokens if not t or len(t.split()) != 1 or t != t.strip()), None)
+        spaced = next((t for t in self.tokens if len(t.split()) != 1 or t != t.strip()), None)
         if spaced is not None:  # rows store tokens joined by single spaces
             raise TokenSpaceError(
                 f"token space {self.name!r} has an empty token or one with whitespace: {spaced!r}",

@@ -55,6 +55,7 @@ class Template(ABC):
     instruction: ClassVar[str]
     Params: ClassVar[type]
     fields: ClassVar[dict[str, FieldKind]]
+    example_params: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, params: Any = None, token_space: TokenSpace | str | None = None) -> None:
         self.params = validate_params(self.name, self.Params, params)
@@ -148,8 +149,9 @@ class Template(ABC):
 class ChoiceTemplate(Template):
     """A template whose rule picks one of several choices; `rule` returns the choice index.
 
-    With `lettered = True` the prompt lists `inputs["options"]` (kept on `Sample.options`) as A., B., ... and the completion
-    is the letter; otherwise the choices are fixed words (`fixed_choices`) and the completion is the word.
+    With `lettered = True` the prompt lists `inputs["options"]` (kept on `Sample.options`) as
+    A., B., ... and the completion is the letter; otherwise the choices are fixed words
+    (`fixed_choices`) and the completion is the word.
     """
 
     lettered: ClassVar[bool] = True
@@ -220,7 +222,9 @@ def _field_from_message(message: str) -> str:
 
 
 def _defaults(params_cls: type) -> str:
-    return json.dumps({f.name: f.default for f in dataclasses.fields(params_cls)})
+    # pydantic's field info, not dataclasses.fields: a `pydantic.Field(default=...)` default is a FieldInfo there
+    fields = params_cls.__pydantic_fields__
+    return json.dumps({name: info.get_default(call_default_factory=True) for name, info in fields.items()})
 
 
 PARAMS_CONFIG = pydantic.ConfigDict(extra="forbid")

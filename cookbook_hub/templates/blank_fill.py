@@ -48,12 +48,12 @@ class BlankFill(ChoiceTemplate):
     (the first one on ties).
     Target: pronoun/coreference blank filling (WinoGrande).
 
-    Example (qa style, short lengths):
-        Sentence: steer chaos moist abort bail storms steer _ paren
+    Example (qa style, `example_params`, sample 0):
+        Sentence: cheat cp fem database snowfall grip ple habitat database _ grip
         Options:
-        A. bail
-        B. chaos
-        Answer: B
+        A. snowfall
+        B. grip
+        Answer: A
     """
 
     name = "blank_fill"
@@ -64,6 +64,7 @@ class BlankFill(ChoiceTemplate):
     instruction = "Fill the blank _ with the option that appears in the same surroundings as the blank."
     Params = BlankFillParams
     fields = {"context": "tokens", "options": "token_lists"}
+    example_params = {"sentence_len": 8, "num_options": 2}
 
     def distinct_tokens_needed(self) -> int:
         return self.params.num_options

@@ -33,12 +33,10 @@ class Containment(ChoiceTemplate):
     Rule: yes iff each token of the question occurs somewhere in the passage (any order).
     Target: yes/no reading comprehension (BoolQ).
 
-    Example (plain style, short lengths):
-        Answer yes if every word of the question appears in the passage, otherwise no.
-
-        Passage: steer chaos moist abort bail storms
-        Question: bail chaos
-        -> yes
+    Example (qa style, `example_params`, sample 0):
+        Passage: defiance landings residual opio fundament miniature mistaken knots rid bombers
+        Question: knots opio
+        Answer: yes
     """
 
     name = "containment"
@@ -49,6 +47,7 @@ class Containment(ChoiceTemplate):
     instruction = "Answer yes if every word of the question appears in the passage, otherwise no."
     Params = ContainmentParams
     fields = {"context": "tokens", "question": "tokens"}
+    example_params = {"passage_min_len": 10, "passage_max_len": 12, "question_len": 2}
     lettered = False
     fixed_choices = ("no", "yes")
 

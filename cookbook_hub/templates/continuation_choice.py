@@ -45,12 +45,13 @@ class ContinuationChoice(ChoiceTemplate):
     ties). With no earlier occurrence, the ending sharing the most tokens with the context wins.
     Target: sentence continuation (HellaSwag), where the right ending continues the context's story.
 
-    Example (qa style, short lengths):
-        Context: bail moist chaos steer abort bail
+    Example (qa style, `example_params`, sample 0):
+        Context: misguided trains eyewitness science ages illusion cleared poker subdued eyewitness
         Options:
-        A. spotting storms
-        B. moist chaos
-        Answer: B
+        A. science ages
+        B. duties outsider
+        C. flight seal
+        Answer: A
     """
 
     name = "continuation_choice"
@@ -61,6 +62,7 @@ class ContinuationChoice(ChoiceTemplate):
     instruction = "Pick the ending that continues the text the way it went the last time its final word appeared."
     Params = ContinuationChoiceParams
     fields = {"context": "tokens", "options": "token_lists"}
+    example_params = {"context_len": 10, "ending_len": 2, "num_endings": 3}
 
     def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
         p = self.params

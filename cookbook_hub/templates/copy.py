@@ -14,11 +14,9 @@ class Copy(SequenceTemplate):
     Rule: the answer is the input tokens, unchanged.
     Target: faithful reproduction (quoting, extraction of long spans, format following).
 
-    Example (plain style, short lengths):
-        Repeat the text exactly.
-
-        Text: steer chaos moist
-        -> steer chaos moist
+    Example (qa style, `example_params`, sample 0):
+        Text: companion cad kindly filepath
+        Answer: companion cad kindly filepath
     """
 
     name = "copy"

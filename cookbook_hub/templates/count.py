@@ -39,12 +39,10 @@ class Count(Template):
     Rule: the answer is the number of occurrences of the query tokens in the text, in digits.
     Target: counting (BIG-bench letter/word counting, simple arithmetic reading).
 
-    Example (plain style, short lengths):
-        Count how many times the query word occurs in the text.
-
-        Text: chaos steer chaos moist
-        Query: chaos
-        -> 2
+    Example (qa style, `example_params`, sample 0):
+        Text: landlords exclusive woodlands agreements disinf rubrics actually diver
+        Query: exclusive
+        Answer: 1
     """
 
     name = "count"
@@ -55,6 +53,7 @@ class Count(Template):
     instruction = "Count how many times the query word occurs in the text."
     Params = CountParams
     fields = {"context": "tokens", "question": "tokens"}
+    example_params = {"min_len": 8, "max_len": 10, "rate": 0.3}
 
     def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
         p = self.params

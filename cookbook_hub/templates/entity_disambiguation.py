@@ -57,13 +57,15 @@ class EntityDisambiguation(ChoiceTemplate):
     local context decides.
     Target: entity disambiguation / linking, and word-sense choice in context.
 
-    Example (qa style, short lengths):
-        Passage: storms moist abort chaos bail steer paren stom chance
-        Mention: chaos
+    Example (qa style, `example_params`, sample 0):
+        Passage: predictive phenomen parades producer assertion crystall feminine gothic castle free bewild
+          moral compar purchased swept mania low unicode biopsies dire
+        Mention: feminine
         Options:
-        A. stom chance spotting
-        B. abort bail nutrition
-        Answer: B
+        A. gothic crystall fungal
+        B. monoclonal biopsies unicode
+        C. toy low compar
+        Answer: A
     """
 
     name = "entity_disambiguation"
@@ -74,6 +76,7 @@ class EntityDisambiguation(ChoiceTemplate):
     instruction = "Pick the candidate whose description best matches the words around the mention."
     Params = EntityDisambiguationParams
     fields = {"context": "tokens", "question": "tokens", "options": "token_lists"}
+    example_params = {"passage_len": 20, "num_candidates": 3, "description_len": 3, "window": 2, "clues": 2}
 
     def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
         p = self.params
@@ -87,7 +90,9 @@ class EntityDisambiguation(ChoiceTemplate):
         far = rng.integers(p.passage_len // 2 + p.window, p.passage_len, size=(n, p.num_candidates, p.clues)).tolist()
         slot = rng.random((n, p.num_candidates, p.description_len)).argsort(axis=2)[:, :, : p.clues].tolist()
         out = []
-        for passage, mention, descs, pos, c, nr, fr, sl in zip(passages, mentions, descriptions, at, correct, near, far, slot):
+        for passage, mention, descs, pos, c, nr, fr, sl in zip(
+            passages, mentions, descriptions, at, correct, near, far, slot
+        ):
             passage[pos] = mention
             around = passage[pos - p.window : pos] + passage[pos + 1 : pos + 1 + p.window]
             for i, desc in enumerate(descs):

@@ -37,12 +37,10 @@ class EntityMatch(ChoiceTemplate):
     Target: entity matching / record linkage (e.g. the Magellan benchmarks), and paraphrase-style
     same-or-different judgements.
 
-    Example (plain style, short lengths):
-        Answer yes if the two records describe the same entity (most fields equal), otherwise no.
-
-        Record 1: chaos: moist bail | steer: abort storms | paren: stom chance
-        Record 2: chaos: moist bail | steer: abort storms | paren: nutrition stopping
-        -> yes
+    Example (qa style, `example_params`, sample 0):
+        Record 1: far: credited | icon: las | delves: merging
+        Record 2: far: credited | icon: aqu | delves: fre
+        Answer: no
     """
 
     name = "entity_match"
@@ -53,6 +51,7 @@ class EntityMatch(ChoiceTemplate):
     instruction = "Answer yes if the two records describe the same entity (most fields equal), otherwise no."
     Params = EntityMatchParams
     fields = {"attributes": "tokens", "left": "token_lists", "right": "token_lists"}
+    example_params = {"num_attributes": 3, "value_len": 1}
     lettered = False
     fixed_choices = ("no", "yes")
 

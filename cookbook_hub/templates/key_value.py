@@ -30,12 +30,10 @@ class KeyValue(Template):
     Rule: the answer is the value paired with the first key equal to the query.
     Target: closed-book fact lookup from context (associative recall, table QA).
 
-    Example (plain style, short lengths):
-        Answer with the value stored under the query key.
-
-        Pairs: chaos: moist; steer: abort; bail: storms
-        Query: steer
-        -> abort
+    Example (qa style, `example_params`, sample 0):
+        Pairs: compressor: giant; bulld: salv; adop: viz; eroded: accel
+        Query: eroded
+        Answer: accel
     """
 
     name = "key_value"
@@ -46,6 +44,7 @@ class KeyValue(Template):
     instruction = "Answer with the value stored under the query key."
     Params = KeyValueParams
     fields = {"keys": "tokens", "values": "tokens", "question": "tokens"}
+    example_params = {"min_pairs": 3, "max_pairs": 4}
 
     def distinct_tokens_needed(self) -> int:
         return self.params.max_pairs
@@ -56,10 +55,7 @@ class KeyValue(Template):
         keys = self.words(self.distinct_ids(rng, n, p.max_pairs))
         values = self.words(self.ids(rng, (n, p.max_pairs)))
         asked = (rng.random(n) * np.array(counts)).astype(np.int64).tolist()
-        return [
-            {"keys": k[:c], "values": v[:c], "question": [k[a]]}
-            for k, v, c, a in zip(keys, values, counts, asked)
-        ]
+        return [{"keys": k[:c], "values": v[:c], "question": [k[a]]} for k, v, c, a in zip(keys, values, counts, asked)]
 
     def rule(self, inputs: Inputs) -> Tokens:
         keys, query = inputs["keys"], inputs["question"]

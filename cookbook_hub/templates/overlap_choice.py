@@ -37,11 +37,13 @@ class OverlapChoice(ChoiceTemplate):
     Target: multiple-choice science QA (ARC-Easy, ARC-Challenge, OpenBookQA), where the right
     option often repeats words of the question.
 
-    Example (qa style, short lengths):
-        Question: parsing chaos steer bail
+    Example (qa style, `example_params`, sample 0):
+        Question: fountain parties syll encourages startups vigorous
         Options:
-        A. moist abort
-        B. chaos spotting
+        A. soldering stalls vin
+        B. encourages litres syll
+        C. irritants goose declining
+        D. ornamental slaughter thicker
         Answer: B
     """
 
@@ -53,6 +55,7 @@ class OverlapChoice(ChoiceTemplate):
     instruction = "Pick the option that shares the most words with the question."
     Params = OverlapChoiceParams
     fields = {"question": "tokens", "options": "token_lists"}
+    example_params = {"question_len": 6, "option_len": 3, "num_options": 4, "overlap": 2}
 
     def distinct_tokens_needed(self) -> int:
         return self.params.question_len

@@ -14,11 +14,9 @@ class Reverse(SequenceTemplate):
     Rule: the answer is the tokens in reverse order.
     Target: sequence manipulation and attention to position (BIG-bench word-order tasks).
 
-    Example (plain style, short lengths):
-        Write the words of the text in reverse order.
-
-        Text: steer chaos moist
-        -> moist chaos steer
+    Example (qa style, `example_params`, sample 0):
+        Text: diagnosing hover taxpayer project mitochond vascul
+        Answer: vascul mitochond project taxpayer hover diagnosing
     """
 
     name = "reverse"

@@ -28,6 +28,7 @@ class SequenceTemplate(Template):
     family = "generative"
     Params = SequenceParams
     fields = {"context": "tokens"}
+    example_params = {"min_len": 4, "max_len": 6}
 
     def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
         p = self.params

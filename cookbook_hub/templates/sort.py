@@ -14,11 +14,9 @@ class Sort(SequenceTemplate):
     Rule: the answer is the tokens sorted case-insensitively (ties by the exact string).
     Target: list manipulation and ordering (BIG-bench word_sorting).
 
-    Example (plain style, short lengths):
-        Sort the words of the text in alphabetical order.
-
-        Text: steer chaos moist
-        -> chaos moist steer
+    Example (qa style, `example_params`, sample 0):
+        Text: trying coron suspension shots sm kilometer
+        Answer: coron kilometer shots sm suspension trying
     """
 
     name = "sort"

@@ -53,12 +53,11 @@ class SpanQA(Template):
     the passage".
     Target: extractive question answering (SQuAD, ROPES, DROP spans).
 
-    Example (plain style, short lengths):
-        Find the question's words in the document and answer with the words that follow them.
-
-        Document: stom chance abort steer moist chaos storms
-        Question: abort steer
-        -> moist chaos
+    Example (qa style, `example_params`, sample 0):
+        Document: device mountain imprison pursued apparently down laborers elicit breathe laborious adjectives
+          genes prompt cabin
+        Question: mountain imprison
+        Answer: pursued apparently
     """
 
     name = "span_qa"
@@ -69,6 +68,7 @@ class SpanQA(Template):
     instruction = "Find the question's words in the document and answer with the words that follow them."
     Params = SpanQAParams
     fields = {"context": "tokens", "question": "tokens"}
+    example_params = {"context_min_len": 10, "context_max_len": 14, "question_len": 2, "answer_len": 2}
 
     def distinct_tokens_needed(self) -> int:
         return self.params.question_len

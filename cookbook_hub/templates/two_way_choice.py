@@ -33,11 +33,11 @@ class TwoWayChoice(ChoiceTemplate):
     with more of those tokens in the goal (the first one on ties).
     Target: physical commonsense two-way choice (PIQA), where solutions differ in a word or two.
 
-    Example (qa style, short lengths):
-        Goal: storms chaos abort
+    Example (qa style, `example_params`, sample 0):
+        Goal: proximal rend lichen mater bom achieving
         Options:
-        A. steer moist chaos bail
-        B. steer moist paren bail
+        A. abolition mater rid begg twinkling
+        B. abolition reload rid begg twinkling
         Answer: A
     """
 
@@ -49,6 +49,7 @@ class TwoWayChoice(ChoiceTemplate):
     instruction = "Pick the solution whose differing words appear in the goal."
     Params = TwoWayChoiceParams
     fields = {"question": "tokens", "options": "token_lists"}
+    example_params = {"goal_len": 6, "solution_len": 5, "diff_len": 1}
 
     def distinct_tokens_needed(self) -> int:
         return self.params.goal_len
