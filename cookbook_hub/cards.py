@@ -116,10 +116,17 @@ def weights_plot(folder: Path, name: str, templates: list[dict]) -> str:
     return rel
 
 
-def render_dataset_card(folder: str | Path, repo_id: str | None = None) -> DatasetCard:
-    """Render the card of a built folder (also draws the weight charts into `images/`)."""
+def render_card_template(name: str, **context: Any) -> str:
+    """Render a jinja2 template from the `cards` package (strict: a missing variable is an error)."""
     import jinja2
 
+    text = resources.files("cards").joinpath(name).read_text(encoding="utf-8")
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    return env.from_string(text).render(**context)
+
+
+def render_dataset_card(folder: str | Path, repo_id: str | None = None) -> DatasetCard:
+    """Render the card of a built folder (also draws the weight charts into `images/`)."""
     folder = Path(folder)
     manifest = read_manifest(folder)
     repo_id = repo_id or manifest.get("repo_id") or "your-namespace/your-dataset"
@@ -154,9 +161,8 @@ def render_dataset_card(folder: str | Path, repo_id: str | None = None) -> Datas
         else f"A mixture of {len(templates)} Cookbook templates, built from recipe "
         f"`{configs[0]['name']}` version {configs[0]['version']}."
     )
-    template_text = resources.files("cards").joinpath("dataset_card.md.j2").read_text(encoding="utf-8")
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    body = env.from_string(template_text).render(
+    body = render_card_template(
+        "dataset_card.md.j2",
         card_data=card_data(manifest, pretty).to_yaml(),
         title=pretty,
         intro=intro,
