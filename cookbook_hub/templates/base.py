@@ -56,17 +56,19 @@ class Template(ABC):
     Params: ClassVar[type]
     fields: ClassVar[dict[str, FieldKind]]
     example_params: ClassVar[dict[str, Any]] = {}
+    distinct_param: ClassVar[str | None] = None  # the param giving how many distinct tokens a sample needs
 
     def __init__(self, params: Any = None, token_space: TokenSpace | str | None = None) -> None:
         self.params = validate_params(self.name, self.Params, params)
         self.token_space = resolve_token_space(token_space)
-        needed = self.distinct_tokens_needed()
-        if needed > len(self.token_space):
-            raise TokenSpaceError(
-                f"template {self.name!r} needs {needed} distinct tokens per sample but token space "
-                f"{self.token_space.name!r} has {len(self.token_space)}",
-                fix="use smaller lengths or fewer options, or a larger token space",
-            )
+        if self.distinct_param:
+            needed = getattr(self.params, self.distinct_param)
+            if needed > len(self.token_space):
+                raise TokenSpaceError(
+                    f"template {self.name!r}: parameter {self.distinct_param!r}={needed} needs {needed} distinct "
+                    f"tokens per sample, but token space {self.token_space.name!r} has {len(self.token_space)}",
+                    fix=f"lower {self.distinct_param} or use a larger token space",
+                )
         self._key_parts = (self.name, self.version, self.params_dict(), self.token_space.identity.sha256)
 
     # --- what subclasses write -------------------------------------------------------------
@@ -81,10 +83,6 @@ class Template(ABC):
     @abstractmethod
     def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
         """The labelled text blocks the prompt shows, in order."""
-
-    def distinct_tokens_needed(self) -> int:
-        """How many distinct tokens one sample needs at most (checked against the token space)."""
-        return 1
 
     # --- shared machinery ----------------------------------------------------------------------
     def params_dict(self) -> dict[str, Any]:

@@ -65,9 +65,8 @@ class BlankFill(ChoiceTemplate):
     Params = BlankFillParams
     fields = {"context": "tokens", "options": "token_lists"}
     example_params = {"sentence_len": 8, "num_options": 2}
+    distinct_param = "num_options"
 
-    def distinct_tokens_needed(self) -> int:
-        return self.params.num_options
 
     def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
         p = self.params

@@ -52,11 +52,10 @@ class EntityMatch(ChoiceTemplate):
     Params = EntityMatchParams
     fields = {"attributes": "tokens", "left": "token_lists", "right": "token_lists"}
     example_params = {"num_attributes": 3, "value_len": 1}
+    distinct_param = "num_attributes"
     lettered = False
     fixed_choices = ("no", "yes")
 
-    def distinct_tokens_needed(self) -> int:
-        return self.params.num_attributes
 
     def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
         p = self.params

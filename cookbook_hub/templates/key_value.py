@@ -45,9 +45,8 @@ class KeyValue(Template):
     Params = KeyValueParams
     fields = {"keys": "tokens", "values": "tokens", "question": "tokens"}
     example_params = {"min_pairs": 3, "max_pairs": 4}
+    distinct_param = "max_pairs"
 
-    def distinct_tokens_needed(self) -> int:
-        return self.params.max_pairs
 
     def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
         p = self.params

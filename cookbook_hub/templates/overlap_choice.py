@@ -56,9 +56,8 @@ class OverlapChoice(ChoiceTemplate):
     Params = OverlapChoiceParams
     fields = {"question": "tokens", "options": "token_lists"}
     example_params = {"question_len": 6, "option_len": 3, "num_options": 4, "overlap": 2}
+    distinct_param = "question_len"
 
-    def distinct_tokens_needed(self) -> int:
-        return self.params.question_len
 
     def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
         p = self.params

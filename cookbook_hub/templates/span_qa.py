@@ -69,9 +69,8 @@ class SpanQA(Template):
     Params = SpanQAParams
     fields = {"context": "tokens", "question": "tokens"}
     example_params = {"context_min_len": 10, "context_max_len": 14, "question_len": 2, "answer_len": 2}
+    distinct_param = "question_len"
 
-    def distinct_tokens_needed(self) -> int:
-        return self.params.question_len
 
     def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
         p = self.params

@@ -50,9 +50,8 @@ class TwoWayChoice(ChoiceTemplate):
     Params = TwoWayChoiceParams
     fields = {"question": "tokens", "options": "token_lists"}
     example_params = {"goal_len": 6, "solution_len": 5, "diff_len": 1}
+    distinct_param = "goal_len"
 
-    def distinct_tokens_needed(self) -> int:
-        return self.params.goal_len
 
     def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
         p = self.params
