@@ -191,8 +191,13 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     path = Path(folder) / MANIFEST
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         raise ParameterError(
             f"{str(folder)!r} is not a built dataset: no {MANIFEST}",
             fix="build it first with `cookbook-hub build RECIPE --out DIR`",
+        ) from None
+    except ValueError as exc:  # invalid JSON or not UTF-8
+        raise ParameterError(
+            f"{str(path)!r} is not a valid build manifest: {exc}",
+            fix="rebuild the folder with `cookbook-hub build RECIPE --out DIR --overwrite`",
         ) from None

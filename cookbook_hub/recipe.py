@@ -8,6 +8,7 @@ caught when it is published over the older one.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -23,6 +24,7 @@ from cookbook_hub.errors import CookbookError, UnknownNameError
 from cookbook_hub.formatting import STYLES
 from cookbook_hub.sampling import SPLIT_OFFSETS
 from cookbook_hub.templates import REGISTRY, get_template
+from cookbook_hub.templates.base import validate_params
 from cookbook_hub.token_space import resolve_token_space
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?$")
@@ -144,8 +146,12 @@ class Recipe(_Strict):
 
     @property
     def content_hash(self) -> str:
-        """sha256 of the canonical JSON of everything but `version`."""
+        """sha256 of the canonical JSON of everything but `version`, with every template's params
+        completed by their defaults (writing a default out does not change the rows, nor the hash)."""
         body = self.model_dump(mode="json", exclude={"version"})
+        for entry, dumped in zip(self.templates, body["templates"], strict=True):
+            cls = REGISTRY[entry.template]
+            dumped["params"] = dataclasses.asdict(validate_params(cls.name, cls.Params, entry.params))
         return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
     def check_resources(self) -> None:
@@ -194,6 +200,8 @@ def load_recipe(spec: str | Path) -> Recipe:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise RecipeError(f"cannot read recipe {str(path)!r}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise RecipeError(f"recipe {str(path)!r} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         source = str(path)
     else:
         names = recipe_names()

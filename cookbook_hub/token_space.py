@@ -82,6 +82,11 @@ class TokenSpace:
             lines = path.read_text(encoding="utf-8").splitlines()
         except OSError as exc:
             raise TokenSpaceError(f"cannot read token list {str(path)!r}: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise TokenSpaceError(
+                f"token list {str(path)!r} is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                fix="save it as UTF-8, one token per line",
+            ) from exc
         return cls(name or path.stem, tuple(t for t in lines if t))
 
     @classmethod
@@ -172,6 +177,10 @@ def resolve_token_space(spec: str | Path | TokenSpace | None) -> TokenSpace:
         return spec
     if spec is None or str(spec) == DEFAULT_NAME:
         return _cached_default()
+    if not str(spec).strip():
+        raise TokenSpaceError(
+            "empty token space", fix="use 'default', a tokenizer folder, a .gguf file or a .txt token list"
+        )
     path = Path(spec)
     if not path.exists():
         raise TokenSpaceError(

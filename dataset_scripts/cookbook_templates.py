@@ -6,10 +6,10 @@ datasets >= 4 no longer runs loading scripts, so use the builder API directly:
     builder = CookbookTemplates(config_name="span_qa", train_size=10_000, seed=1, cache_dir="cache")
     builder.download_and_prepare(num_proc=2)
     ds = builder.as_dataset()
-    stream = CookbookTemplates(config_name="copy", train_size=None).as_streaming_dataset(split="train")
+    stream = CookbookTemplates(config_name="copy", unbounded=True).as_streaming_dataset(split="train")
 
-Config kwargs: `train_size`, `validation_size`, `test_size` (rows; `train_size=None` is unbounded,
-streaming only), `seed`, `format` (plain, qa, chat), `token_space` ("default", a tokenizer folder,
+Config kwargs: `train_size`, `validation_size`, `test_size` (rows), `unbounded` (True: an endless
+train split, streaming only; datasets drops kwargs whose value is None, hence a flag), `seed`, `format` (plain, qa, chat), `token_space` ("default", a tokenizer folder,
 a .gguf or a .txt token list), `params` (template parameters) and `shard` ("K/N").
 """
 
@@ -43,7 +43,8 @@ class CookbookTemplatesConfig(datasets.BuilderConfig):
 
     template: str = "span_qa"
     params: dict[str, Any] | None = None
-    train_size: int | None = 10_000
+    train_size: int = 10_000
+    unbounded: bool = False
     validation_size: int = 1_000
     test_size: int = 1_000
     seed: int = 0
@@ -53,8 +54,9 @@ class CookbookTemplatesConfig(datasets.BuilderConfig):
 
     @property
     def sizes(self) -> dict[str, int | None]:
-        """Rows per split (None: unbounded)."""
-        return {"train": self.train_size, "validation": self.validation_size, "test": self.test_size}
+        """Rows per split (None: the unbounded train split)."""
+        train = None if self.unbounded else self.train_size
+        return {"train": train, "validation": self.validation_size, "test": self.test_size}
 
     def validate(self) -> None:
         """Check the fields (datasets applies builder kwargs after __init__, so the builder calls this)."""
@@ -96,8 +98,8 @@ class CookbookTemplates(datasets.GeneratorBasedBuilder):
         for split, size in self.config.sizes.items():
             if size is None and not streaming:
                 raise ParameterError(
-                    f"{split}_size=None (unbounded) works only when streaming",
-                    fix="use as_streaming_dataset(), or give a size",
+                    f"the unbounded {split} split works only when streaming",
+                    fix=f"use as_streaming_dataset(), or drop unbounded=True and give {split}_size",
                 )
             if size == 0:
                 continue

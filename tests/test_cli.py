@@ -1,0 +1,246 @@
+"""The command line, run as a real process (`python -m cookbook_hub.cli`) and through typer's runner."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import datasets
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+import cookbook_hub.cli as cli_module
+from cookbook_hub.cli import app
+from cookbook_hub.generate import batch_for
+from cookbook_hub.sampling import Shard
+from cookbook_hub.templates import get_template, template_names
+
+SMALL = '{"min_len": 2, "max_len": 4}'
+
+
+def cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    """Run the CLI in its own process, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "cookbook_hub.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def run(*args: str):
+    """Run the CLI in this process (faster; exceptions surface as `result.exception`)."""
+    return CliRunner().invoke(app, list(args))
+
+
+def rows(path) -> pa.Table:
+    return pq.read_table(path).replace_schema_metadata(None)
+
+
+def assert_user_error(result: subprocess.CompletedProcess, *needles: str) -> None:
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "Traceback" not in output
+    assert "error:" in result.stderr
+    for needle in needles:
+        assert needle in output, output
+
+
+# --- listing and showing ---------------------------------------------------------------------------
+
+
+def test_templates_json():
+    result = run("templates", "--json")
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.stdout)
+    assert len(listed) >= 12
+    assert [t["name"] for t in listed] == template_names()
+    for entry in listed:
+        assert {"name", "version", "family", "target", "rule"} <= set(entry)
+        assert isinstance(entry["version"], int) and entry["version"] >= 1
+        assert entry["target"] and entry["rule"]
+
+
+def test_templates_table(monkeypatch):
+    monkeypatch.setattr(cli_module.stdout, "width", 240)  # no wrapping of long names
+    result = run("templates")
+    assert result.exit_code == 0
+    for name in template_names():
+        assert name in result.stdout
+
+
+@pytest.mark.parametrize("style", ["plain", "qa", "chat"])
+def test_show(style):
+    result = run("show", "key_value", "-n", "2", "--format", style, "--seed", "3")
+    assert result.exit_code == 0, result.output
+    template = get_template("key_value")
+    samples = list(template.samples(0, 2, seed=3))
+    for sample in samples:
+        assert f"index {sample.index}" in result.stdout
+        assert sample.answer in result.stdout
+    assert "index 2" not in result.stdout
+    if style == "qa":
+        assert result.stdout.count("Answer:") == 2
+    elif style == "chat":
+        assert result.stdout.count("<user>") == 2 and result.stdout.count("<assistant>") == 2
+    else:
+        assert result.stdout.count(template.instruction) == 2
+
+
+def test_show_with_params():
+    result = run("show", "copy", "-n", "1", "--params", SMALL)
+    assert result.exit_code == 0, result.output
+    assert get_template("copy", json.loads(SMALL)).sample(0).answer in result.stdout
+
+
+# --- generating --------------------------------------------------------------------------------------
+
+
+def test_generate_parquet_then_load(tmp_path):
+    out = tmp_path / "kv.parquet"
+    result = cli("generate", "key_value", "-n", "120", "--seed", "2", "--format", "qa", "--out", str(out), "-q")
+    assert result.returncode == 0, result.stderr
+    assert "wrote 120 rows of key_value" in result.stdout
+    ds = datasets.load_dataset("parquet", data_files=str(out), split="train", cache_dir=str(tmp_path / "cache"))
+    assert ds.num_rows == 120
+    assert ds.to_list() == batch_for(get_template("key_value"), range(120), 2, "qa").to_pylist()
+    meta = json.loads(pq.read_schema(out).metadata[b"cookbook_hub"])
+    assert (meta["template"], meta["seed"], meta["format"], meta["rows"]) == ("key_value", 2, "qa", 120)
+
+
+def test_generate_jsonl_and_folder(tmp_path):
+    result = run("generate", "sort", "-n", "30", "--params", SMALL, "--out", str(tmp_path / "s.jsonl"), "-q")
+    assert result.exit_code == 0, result.output
+    assert len((tmp_path / "s.jsonl").read_text().splitlines()) == 30
+    result = run("generate", "sort", "-n", "30", "--format", "chat", "--out", str(tmp_path / "folder"), "-q")
+    assert result.exit_code == 0, result.output
+    ds = datasets.load_from_disk(str(tmp_path / "folder"))
+    assert ds.num_rows == 30 and "messages" in ds.column_names
+
+
+@pytest.mark.slow
+def test_generate_two_processes(tmp_path):
+    n = "9000"
+    one = run("generate", "copy", "-n", n, "--params", SMALL, "--out", str(tmp_path / "one.parquet"), "-q")
+    assert one.exit_code == 0, one.output
+    two = run("generate", "copy", "-n", n, "--params", SMALL, "--num-proc", "2", "--out", str(tmp_path / "two.parquet"))
+    assert two.exit_code == 0, two.output
+    assert rows(tmp_path / "two.parquet").equals(rows(tmp_path / "one.parquet"))
+
+
+def test_generate_shards(tmp_path):
+    whole = run("generate", "count", "-n", "301", "--out", str(tmp_path / "all.parquet"), "-q")
+    assert whole.exit_code == 0, whole.output
+    for k in (1, 0):
+        part = run(
+            "generate", "count", "-n", "301", "--shard", f"{k}/2", "--out", str(tmp_path / f"p{k}.parquet"), "-q"
+        )
+        assert part.exit_code == 0, part.output
+        assert f"wrote {len(Shard(k, 2).range(301))} rows" in part.stdout
+    joined = pa.concat_tables([rows(tmp_path / "p0.parquet"), rows(tmp_path / "p1.parquet")])
+    assert joined.equals(rows(tmp_path / "all.parquet"))
+
+
+def test_generate_with_a_token_list(tmp_path):
+    words = sorted(w for w in get_template("copy").token_space.tokens if len(w) == 6)[:100]
+    (tmp_path / "words.txt").write_text("\n".join(words), encoding="utf-8")
+    out = tmp_path / "c.parquet"
+    result = run("generate", "copy", "-n", "50", "--token-space", str(tmp_path / "words.txt"), "--out", str(out), "-q")
+    assert result.exit_code == 0, result.output
+    used = {t for text in pq.read_table(out).column("answer").to_pylist() for t in text.split()}
+    assert used <= set(words)
+    meta = json.loads(pq.read_schema(out).metadata[b"cookbook_hub"])
+    assert meta["token_space"]["name"] == "words" and meta["token_space"]["size"] == 100
+
+
+# --- user errors: exit code 2, one message, no traceback ------------------------------------------------
+
+
+def test_unknown_template_suggests(tmp_path):
+    result = cli("generate", "span", "-n", "5", "--out", str(tmp_path / "x.parquet"))
+    assert_user_error(result, "unknown template 'span'", "did you mean 'span_qa'")
+    assert not (tmp_path / "x.parquet").exists()
+    shown = run("show", "revers")
+    assert shown.exit_code == 2 and isinstance(shown.exception, SystemExit)
+    assert "did you mean 'reverse'" in shown.output
+
+
+@pytest.mark.parametrize(
+    ("params", "needle"),
+    [
+        ('{"min_len": 4', "--params is not valid JSON"),
+        ("[1, 2]", "--params must be a JSON object"),
+        ('{"min_len": 0}', "invalid parameter 'min_len'"),
+        ('{"min_len": 9, "max_len": 3}', "invalid parameter 'min_len'"),
+        ('{"length": 3}', "unknown parameter 'length'"),
+    ],
+)
+def test_bad_params(tmp_path, params, needle):
+    result = run("generate", "copy", "-n", "5", "--params", params, "--out", str(tmp_path / "x.parquet"))
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)  # a clean exit, not an escaped exception
+    assert needle in result.output
+    assert not (tmp_path / "x.parquet").exists()
+
+
+def test_bad_params_in_a_real_process(tmp_path):
+    """Every template's validation errors reach the user as one message (count has a float field)."""
+    result = cli("generate", "count", "-n", "5", "--params", '{"rate": 1.5}', "--out", str(tmp_path / "x.parquet"))
+    assert_user_error(result, "invalid parameter 'rate'", "fix:")
+    assert not (tmp_path / "x.parquet").exists()
+
+
+def test_existing_output_is_refused_and_kept(tmp_path):
+    out = tmp_path / "x.parquet"
+    out.write_bytes(b"precious")
+    result = cli("generate", "copy", "-n", "5", "--out", str(out))
+    assert_user_error(result, "already exists", "--overwrite")
+    assert out.read_bytes() == b"precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.parquet"]
+    again = run("generate", "copy", "-n", "5", "--out", str(out), "--overwrite", "-q")
+    assert again.exit_code == 0, again.output
+    assert rows(out).equals(pa.Table.from_batches([batch_for(get_template("copy"), range(5), 0, "plain")]))
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--format", "xml"], "unknown format 'xml'"),
+        (["--shard", "2/2"], "shard index 2"),
+        (["--shard", "x"], "invalid shard 'x'"),
+        (["-n", "0"], "-n must be >= 1"),
+        (["--num-proc", "0"], "num_proc must be >= 1"),
+        (["--token-space", "/no/such/tokenizer"], "unknown token space"),
+    ],
+)
+def test_bad_options(tmp_path, args, needle):
+    out = tmp_path / "x.parquet"
+    base = ["generate", "copy", "-n", "5", "--out", str(out), "-q"]
+    result = run(*base, *args)
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert needle in result.output
+    assert not out.exists()
+
+
+def test_bad_format_in_a_real_process(tmp_path):
+    result = cli("generate", "copy", "-n", "5", "--format", "xml", "--out", str(tmp_path / "x.parquet"))
+    assert_user_error(result, "unknown format 'xml'", "plain, qa, chat")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_suffix(tmp_path):
+    result = run("generate", "copy", "-n", "5", "--out", str(tmp_path / "x.csv"))
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert "unsupported output" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_required_option_is_a_usage_error():
+    result = run("generate", "copy", "-n", "5")
+    assert result.exit_code == 2
+    assert "--out" in result.output
