@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -35,12 +36,14 @@ from huggingface_hub import (
     HfApi,
     RepoFile,
     constants,
+    hf_hub_download,
     snapshot_download,
 )
 from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
 from huggingface_hub.repocard import metadata_load
 from huggingface_hub.utils import DEFAULT_IGNORE_PATTERNS, filter_repo_objects
 
+from cookbook_hub.build import MANIFEST
 from cookbook_hub.errors import PublishError
 from cookbook_hub.generate import atomic_path
 from cookbook_hub.targets import Target, check_tag, parse_target
@@ -224,6 +227,9 @@ class Repo(Protocol):
     def tree(self, commit: str) -> dict[str, Blob]:
         """The files of a commit."""
 
+    def read(self, commit: str, path: str) -> str:
+        """The text of one file of a commit."""
+
     def commit(self, plan: Plan, head: str | None, remote: dict[str, Blob]) -> str:
         """Make one commit holding the plan's files on top of `head` (whose files are `remote`)."""
 
@@ -246,9 +252,25 @@ def publish_to(repo: Repo, plan: Plan) -> PublishResult:
     if head and same_content(plan.manifest, remote, repo.kept):
         repo.finish(plan, head, head)
         return plan.result(commit=head, created=False)
+    if head and MANIFEST in plan.files and MANIFEST in remote:
+        check_recipe_versions(plan, json.loads(repo.read(head, MANIFEST)))
     commit = repo.commit(plan, head, remote)
     repo.finish(plan, head, commit)
     return plan.result(commit=commit, created=True)
+
+
+def check_recipe_versions(plan: Plan, published: dict[str, Any]) -> None:
+    """Refuse a dataset whose recipe changed (content hash) while keeping the published version."""
+    local = json.loads(plan.files[MANIFEST].read_text(encoding="utf-8"))
+    for name, config in local.get("configs", {}).items():
+        old = published.get("configs", {}).get(name)
+        if old and old["recipe_version"] == config["recipe_version"] and old["content_hash"] != config["content_hash"]:
+            raise PublishError(
+                f"config {name!r} of {plan.target}: recipe version {config['recipe_version']} is already published "
+                f"with other content (content hash {old['content_hash'][:12]}, now {config['content_hash'][:12]}); "
+                "nothing was changed",
+                fix="bump the recipe's version (e.g. its patch number), rebuild, and publish again",
+            )
 
 
 # ------------------------------------------------------------------ local hub folders (git)
@@ -341,6 +363,10 @@ class GitRepo:
             if kind == "blob":
                 blobs[path] = Blob(int(size), oid)
         return blobs
+
+    def read(self, commit: str, path: str) -> str:
+        """The text of one file of a commit."""
+        return git(self.path, "show", f"{commit}:{path}")
 
     def commit(self, plan: Plan, head: str | None, remote: dict[str, Blob]) -> str:
         """Write the folder's files as blobs and one commit object; no ref moves yet."""
@@ -488,6 +514,19 @@ class HubRepo:
             for entry in entries
             if isinstance(entry, RepoFile)
         }
+
+    def read(self, commit: str, path: str) -> str:
+        """The text of one file of a commit, downloaded into a scratch folder."""
+        with tempfile.TemporaryDirectory() as scratch:
+            local = self.call(
+                hf_hub_download,
+                path,
+                revision=commit,
+                local_dir=scratch,
+                endpoint=self.api.endpoint,
+                token=self.api.token,
+            )
+            return Path(local).read_text(encoding="utf-8")
 
     def commit(self, plan: Plan, head: str | None, remote: dict[str, Blob]) -> str:
         """One create_commit: changed files added, files gone from the folder deleted, guarded by `head`."""

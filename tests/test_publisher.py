@@ -540,3 +540,36 @@ def test_live_publish_and_pull(folder: Path, tmp_path: Path, monkeypatch: pytest
         ).read_bytes()
     finally:
         api.delete_repo(repo_id, repo_type="dataset", missing_ok=True)
+
+
+# ------------------------------------------------------------------ recipe versions
+
+
+def built_recipe(tmp_path, name: str, description: str) -> Path:
+    """Build a tiny one-template recipe under a fixed version."""
+    from cookbook_hub.build import build
+
+    recipe = tmp_path / f"{name}.yaml"
+    recipe.write_text(
+        "name: tiny\nversion: 0.1.0\n"
+        f"description: {description}\n"
+        "templates: [{template: copy, weight: 1, params: {min_len: 2, max_len: 4}}]\nsize: 20\n",
+        encoding="utf-8",
+    )
+    return build(str(recipe), tmp_path / name, progress=False).path
+
+
+@pytest.mark.parametrize("remote", [False, True], ids=["local", "hf"])
+def test_changed_recipe_under_the_same_version_is_refused(tmp_path, remote, request):
+    """A recipe whose content changed but whose version did not cannot replace the published one."""
+    first = built_recipe(tmp_path, "first", "one")
+    second = built_recipe(tmp_path, "second", "two")
+    to = str(tmp_path / "hub" / "org" / "tiny")
+    if remote:
+        request.getfixturevalue("hub")  # goes online: after the builds, which read offline settings
+        to = "hf://alice/tiny"
+    published = publish(first, to, tag="v0.1.0")
+    with pytest.raises(PublishError, match=r"recipe version 0\.1\.0 is already published with other content") as info:
+        publish(second, to)
+    assert "bump the recipe's version" in str(info.value)
+    assert publish(first, to).commit == published.commit  # the published version is untouched
