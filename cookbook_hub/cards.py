@@ -92,6 +92,16 @@ def example_rows(folder: Path, files: list[str], template: str, k: int = EXAMPLE
     return out
 
 
+def has_plot(config: dict[str, Any]) -> bool:
+    """Whether a config gets a weights chart (it mixes several templates)."""
+    return len(config["templates"]) > 1
+
+
+def plot_path(config: str) -> str:
+    """Where a config's weights chart lives in the repo."""
+    return f"images/{config}-weights.png"
+
+
 def weights_plot(folder: Path, name: str, templates: list[dict]) -> str:
     """Draw the recipe weights as a bar chart PNG in `images/`; return its path in the repo."""
     import matplotlib
@@ -99,7 +109,7 @@ def weights_plot(folder: Path, name: str, templates: list[dict]) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rel = f"images/{name}-weights.png"
+    rel = plot_path(name)
     (folder / "images").mkdir(exist_ok=True)
     labels = [t["template"] for t in templates][::-1]
     weights = [t["weight"] for t in templates][::-1]
@@ -126,7 +136,7 @@ def render_card_template(name: str, **context: Any) -> str:
 
 
 def render_dataset_card(folder: str | Path, repo_id: str | None = None) -> DatasetCard:
-    """Render the card of a built folder (also draws the weight charts into `images/`)."""
+    """Render the card of a built folder (reads it only; `write_dataset_card` also draws the charts)."""
     folder = Path(folder)
     manifest = read_manifest(folder)
     repo_id = repo_id or manifest.get("repo_id") or "your-namespace/your-dataset"
@@ -134,7 +144,6 @@ def render_dataset_card(folder: str | Path, repo_id: str | None = None) -> Datas
     for name, c in manifest["configs"].items():
         recipe = Recipe.model_validate(c["recipe"])
         train_files = c["splits"].get("train", next(iter(c["splits"].values())))["files"]
-        multi = len(c["templates"]) > 1
         configs.append(
             {
                 "name": name,
@@ -146,7 +155,7 @@ def render_dataset_card(folder: str | Path, repo_id: str | None = None) -> Datas
                 "recipe_yaml": recipe.to_yaml(),
                 "recipe_shown": manifest["kind"] == "recipe",
                 "templates": c["templates"],
-                "plot": weights_plot(folder, name, c["templates"]) if multi else None,
+                "plot": plot_path(name) if has_plot(c) else None,
             }
         )
         for t in c["templates"]:
@@ -181,12 +190,14 @@ def render_dataset_card(folder: str | Path, repo_id: str | None = None) -> Datas
 def write_dataset_card(folder: str | Path, repo_id: str | None = None) -> Path:
     """Render and write README.md; a given `repo_id` is remembered in the manifest for later renders."""
     folder = Path(folder)
+    manifest = read_manifest(folder)
     if repo_id:
-        manifest = read_manifest(folder)
         manifest["repo_id"] = repo_id
         (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    for name, config in manifest["configs"].items():
+        if has_plot(config):
+            weights_plot(folder, name, config["templates"])
     card = render_dataset_card(folder, repo_id)
-    card.validate = None  # validation against the Hub needs the network; the metadata comes from datasets
     path = folder / "README.md"
     path.write_text(str(card), encoding="utf-8")
     return path

@@ -198,19 +198,32 @@ def publish(
     if tag is not None:
         check_tag(tag)
     repo_type = folder_kind(folder)
-    plan = Plan(
-        target=target,
-        repo_type=repo_type,
-        files=folder_files(folder),
-        tag=tag,
-        message=message or " ".join(filter(None, ("Publish", target.name, tag))),
-        url=hub_url(target, repo_type) if target.is_hub else target.path.resolve().as_uri(),
-    )
-    if dry_run:
-        return plan.result(commit=None, created=False)
-    if target.is_hub:
-        return publish_hub(plan, private)
-    return publish_local(plan)
+    with tempfile.TemporaryDirectory(prefix="cookbook-hub-card-") as scratch:
+        files = folder_files(folder)
+        if repo_type == DATASET and MANIFEST in files:
+            files["README.md"] = card_for_target(folder, target, Path(scratch))
+        plan = Plan(
+            target=target,
+            repo_type=repo_type,
+            files=files,
+            tag=tag,
+            message=message or " ".join(filter(None, ("Publish", target.name, tag))),
+            url=hub_url(target, repo_type) if target.is_hub else target.path.resolve().as_uri(),
+        )
+        if dry_run:
+            return plan.result(commit=None, created=False)
+        if target.is_hub:
+            return publish_hub(plan, private)
+        return publish_local(plan)
+
+
+def card_for_target(folder: Path, target: Target, scratch: Path) -> Path:
+    """The dataset card re-rendered to name the target repo (in `scratch`; the folder is left as it is)."""
+    from cookbook_hub.cards import render_dataset_card
+
+    path = scratch / "README.md"
+    path.write_text(str(render_dataset_card(folder, target.repo_id)), encoding="utf-8")
+    return path
 
 
 class Repo(Protocol):

@@ -21,7 +21,6 @@ import datasets  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 from cookbook_hub.build import build  # noqa: E402
-from cookbook_hub.cards import write_dataset_card  # noqa: E402
 from cookbook_hub.formatting import format_sample  # noqa: E402
 from cookbook_hub.generate import generate  # noqa: E402
 from cookbook_hub.publisher import publish, pull  # noqa: E402
@@ -53,9 +52,8 @@ def parquet_round_trip() -> None:
 def mixture_round_trip() -> None:
     """Build, publish with a tag, pull the tag and load it."""
     folder = OUT / "gpt4all"
-    built = build("gpt4all", folder, overwrite=True, progress=False)
-    write_dataset_card(built.path, repo_id="local/cookbook-gpt4all")
-    published = publish(folder, HUB_REPO, tag=TAG)
+    build("gpt4all", folder, overwrite=True, progress=False)
+    published = publish(folder, HUB_REPO, tag=TAG)  # the published card names local/cookbook-gpt4all
     state = "new commit" if published.created_commit else "unchanged, no new commit"
     console.print(f"\npublished {folder} to {HUB_REPO} @ {TAG} ({state}: {published.commit})")
     pulled = pull(HUB_REPO, TAG, OUT / "gpt4all-pulled", overwrite=True)

@@ -573,3 +573,24 @@ def test_changed_recipe_under_the_same_version_is_refused(tmp_path, remote, requ
         publish(second, to)
     assert "bump the recipe's version" in str(info.value)
     assert publish(first, to).commit == published.commit  # the published version is untouched
+
+
+@pytest.mark.parametrize("remote", [False, True], ids=["local", "hf"])
+def test_published_card_names_the_target_repo(tmp_path, remote, request):
+    """The README uploaded for a built dataset has the target's load_dataset snippet; the folder is untouched."""
+    folder = built_recipe(tmp_path, "built", "one")
+    before = contents(folder)
+    to = str(tmp_path / "hub" / "org" / "tiny")
+    if remote:
+        fake = request.getfixturevalue("hub")
+        to = "hf://alice/tiny"
+    published = publish(folder, to, tag="v0.1.0")
+    assert contents(folder) == before
+    if remote:
+        readme = fake.files("alice/tiny", published.commit)["README.md"].decode()
+        expected = 'load_dataset("alice/tiny", "tiny", revision="v0.1.0")'
+    else:
+        readme = git_out(Path(to), "show", f"{published.commit}:README.md")
+        expected = 'load_dataset("org/tiny", "tiny", revision="v0.1.0")'
+    assert expected in readme
+    assert 'load_dataset("org/tiny"' not in before["README.md"].decode()
