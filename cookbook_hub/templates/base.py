@@ -256,9 +256,10 @@ def find_span(haystack: Sequence[str], needle: Sequence[str]) -> int:
         start = pos + 1
 
 
-def overlap(a: Sequence[str], b: Sequence[str]) -> int:
-    """Number of distinct tokens shared by a and b."""
-    return len(set(a) & set(b))
+def overlaps(reference: Sequence[str], options: Sequence[Sequence[str]]) -> list[int]:
+    """For each option, the number of distinct tokens it shares with `reference`."""
+    wanted = set(reference)
+    return [len(wanted.intersection(option)) for option in options]
 
 
 def argmax_first(scores: Sequence[float]) -> int:

@@ -67,7 +67,6 @@ class BlankFill(ChoiceTemplate):
     example_params = {"sentence_len": 8, "num_options": 2}
     distinct_param = "num_options"
 
-
     def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
         p = self.params
         k = p.num_options

@@ -6,7 +6,7 @@ import numpy as np
 import pydantic
 from pydantic import PositiveInt
 
-from cookbook_hub.templates.base import ChoiceTemplate, Inputs, Tokens, argmax_first, overlap, params_dataclass
+from cookbook_hub.templates.base import ChoiceTemplate, Inputs, Tokens, argmax_first, overlaps, params_dataclass
 from cookbook_hub.templates.registry import register
 
 
@@ -80,7 +80,7 @@ class ContinuationChoice(ChoiceTemplate):
         width = max(len(option) for option in options)
         follow = copied_continuation(context, width)
         if follow is None:
-            return argmax_first([overlap(option, context) for option in options])
+            return argmax_first(overlaps(context, options))
         return argmax_first([sum(a == b for a, b in zip(option, follow)) for option in options])
 
     def sections(self, inputs: Inputs) -> list[tuple[str, str]]:

@@ -12,7 +12,7 @@ from cookbook_hub.templates.base import (
     Tokens,
     argmax_first,
     find_span,
-    overlap,
+    overlaps,
     params_dataclass,
 )
 from cookbook_hub.templates.registry import register
@@ -104,7 +104,7 @@ class EntityDisambiguation(ChoiceTemplate):
 
     def rule(self, inputs: Inputs) -> int:
         around = mention_window(inputs["context"], inputs["question"], self.params.window)
-        return argmax_first([overlap(option, around) for option in inputs["options"]])
+        return argmax_first(overlaps(around, inputs["options"]))
 
     def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
         return [("Passage", " ".join(inputs["context"])), ("Mention", " ".join(inputs["question"]))]

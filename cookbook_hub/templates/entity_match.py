@@ -56,7 +56,6 @@ class EntityMatch(ChoiceTemplate):
     lettered = False
     fixed_choices = ("no", "yes")
 
-
     def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
         p = self.params
         k = p.num_attributes

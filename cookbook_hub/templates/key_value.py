@@ -47,7 +47,6 @@ class KeyValue(Template):
     example_params = {"min_pairs": 3, "max_pairs": 4}
     distinct_param = "max_pairs"
 
-
     def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
         p = self.params
         counts = self.lengths(rng, p.min_pairs, p.max_pairs, n)

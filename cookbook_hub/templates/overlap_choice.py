@@ -6,7 +6,7 @@ import numpy as np
 import pydantic
 from pydantic import PositiveInt
 
-from cookbook_hub.templates.base import ChoiceTemplate, Inputs, argmax_first, overlap, params_dataclass
+from cookbook_hub.templates.base import ChoiceTemplate, Inputs, argmax_first, overlaps, params_dataclass
 from cookbook_hub.templates.registry import register
 
 
@@ -58,7 +58,6 @@ class OverlapChoice(ChoiceTemplate):
     example_params = {"question_len": 6, "option_len": 3, "num_options": 4, "overlap": 2}
     distinct_param = "question_len"
 
-
     def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
         p = self.params
         questions = self.words(self.distinct_ids(rng, n, p.question_len))
@@ -73,7 +72,7 @@ class OverlapChoice(ChoiceTemplate):
 
     def rule(self, inputs: Inputs) -> int:
         question = inputs["question"]
-        return argmax_first([overlap(option, question) for option in inputs["options"]])
+        return argmax_first(overlaps(question, inputs["options"]))
 
     def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
         return [("Question", " ".join(inputs["question"]))]

@@ -71,7 +71,6 @@ class SpanQA(Template):
     example_params = {"context_min_len": 10, "context_max_len": 14, "question_len": 2, "answer_len": 2}
     distinct_param = "question_len"
 
-
     def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
         p = self.params
         lengths = self.lengths(rng, p.context_min_len, p.context_max_len, n)

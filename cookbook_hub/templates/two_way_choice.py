@@ -52,7 +52,6 @@ class TwoWayChoice(ChoiceTemplate):
     example_params = {"goal_len": 6, "solution_len": 5, "diff_len": 1}
     distinct_param = "goal_len"
 
-
     def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
         p = self.params
         goals = self.words(self.distinct_ids(rng, n, p.goal_len))
