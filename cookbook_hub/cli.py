@@ -13,6 +13,7 @@ from rich.table import Table
 
 from cookbook_hub.cli_common import stdout, user_errors
 from cookbook_hub.cli_publish import register as register_publish_commands
+from cookbook_hub.cli_train import register as register_train_command
 from cookbook_hub.formatting import STYLES, check_style, format_sample
 from cookbook_hub.generate import generate
 from cookbook_hub.sampling import Shard
@@ -244,6 +245,7 @@ def card_cmd(
 
 
 register_publish_commands(app)
+register_train_command(app)
 
 
 def main() -> None:

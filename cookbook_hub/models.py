@@ -96,9 +96,12 @@ def resolve_model(name_or_path: str | None) -> str:
 
 
 def check_causal_lm(name_or_path: str) -> None:
-    """Raise ModelError unless the model's config maps to a causal LM class."""
+    """Raise ModelError unless the model is a causal (decoder-only) language model."""
     from transformers import AutoConfig
-    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+        MODEL_FOR_MASKED_LM_MAPPING_NAMES,
+    )
 
     try:
         config = AutoConfig.from_pretrained(name_or_path)
@@ -107,7 +110,9 @@ def check_causal_lm(name_or_path: str) -> None:
             f"cannot load a model config from {name_or_path!r}: {exc}",
             fix="pass a local model folder, a .gguf file, or a Hub id reachable from here",
         ) from None
-    if config.model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+    # transformers also maps encoders (BERT, RoBERTa, ...) to causal LM classes, usable only as decoders
+    encoder = config.model_type in MODEL_FOR_MASKED_LM_MAPPING_NAMES and not config.is_decoder
+    if config.model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES or encoder:
         raise ModelError(
             f"{name_or_path!r} is a {config.model_type!r} model, not a causal language model",
             fix="pass a decoder-only model such as Llama, Mistral, Qwen or SmolLM2",

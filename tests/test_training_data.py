@@ -1,0 +1,141 @@
+"""Training data: every kind of data spec gives the built dataset's rows and records where they came from."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import datasets
+import pytest
+
+from cookbook_hub.build import build
+from cookbook_hub.errors import PublishError
+from cookbook_hub.publisher import publish
+from cookbook_hub.recipe import load_recipe
+from cookbook_hub.training_data import (
+    DataError,
+    check_prompt_lengths,
+    load_training_data,
+    prompt_lengths,
+    sft_examples,
+)
+
+pytest_plugins = ["tiny_models"]
+
+
+def rows(dataset: datasets.Dataset) -> list[dict]:
+    """The rows of a dataset as plain dicts."""
+    return dataset.to_list()
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private cookbook-hub cache for recipe builds and pulled hub versions."""
+    monkeypatch.setenv("COOKBOOK_HUB_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_recipe_file_is_built_once_into_the_cache_with_the_built_rows(copy_recipe: Path, cache: Path, copy_data: Path):
+    recipe_file = copy_recipe
+    data = load_training_data(str(recipe_file))
+    assert rows(data.dataset) == rows(datasets.load_dataset(str(copy_data), "tiny-copy")["train"])
+    recipe = load_recipe(recipe_file)
+    p = data.provenance
+    assert (p.kind, p.config, p.split, p.rows, p.format) == ("recipe", "tiny-copy", "train", 256, "prompt-completion")
+    assert (p.recipe, p.recipe_version, p.content_hash) == ("tiny-copy", "0.1.0", recipe.content_hash)
+    (built,) = (cache / "datasets").iterdir()
+    stamp = built.stat().st_mtime_ns
+    assert rows(load_training_data(str(recipe_file)).dataset) == rows(data.dataset)
+    assert built.stat().st_mtime_ns == stamp  # reused, not rebuilt
+
+
+def test_built_folder_with_its_only_config(copy_data: Path):
+    data = load_training_data(str(copy_data))
+    p = data.provenance
+    assert (p.kind, p.location, p.config, p.recipe, p.revision) == (
+        "folder",
+        str(copy_data),
+        "tiny-copy",
+        "tiny-copy",
+        None,
+    )
+    assert data.dataset.column_names[:2] == ["prompt", "completion"]
+
+
+def test_config_the_dataset_lacks_is_refused_with_the_configs(copy_data: Path):
+    with pytest.raises(DataError, match="no config 'nope'") as info:
+        load_training_data(str(copy_data), "nope")
+    assert "tiny-copy" in str(info.value)
+
+
+def test_several_configs_need_a_choice(tmp_path: Path):
+    folder = build("templates", tmp_path / "set", n=4, progress=False).path
+    with pytest.raises(DataError, match="configs and none was chosen") as info:
+        load_training_data(str(folder))
+    assert "span_qa" in str(info.value) and "copy" in str(info.value)
+    data = load_training_data(str(folder), "copy")
+    assert (data.provenance.config, data.provenance.rows) == ("copy", 4)
+
+
+def test_hub_folder_at_a_tag_is_pulled_by_commit(tmp_path: Path, cache: Path, copy_data: Path):
+    hub = tmp_path / "hub" / "local" / "tiny-copy"
+    published = publish(copy_data, str(hub), tag="v0.1.0")
+    data = load_training_data(f"{hub}@v0.1.0")
+    assert rows(data.dataset) == rows(load_training_data(str(copy_data)).dataset)
+    p = data.provenance
+    assert (p.kind, p.repo_id, p.revision, p.commit) == ("hub", "local/tiny-copy", "v0.1.0", published.commit)
+    assert (p.recipe, p.recipe_version) == ("tiny-copy", "0.1.0")
+    assert load_training_data(str(hub)).provenance.revision == "main"
+    with pytest.raises(PublishError, match="unknown revision 'v9.9.9'") as info:
+        load_training_data(f"{hub}@v9.9.9")
+    assert "v0.1.0" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("no/such/folder", "no training data at 'no/such/folder'"),
+        ("gpt4al", "did you mean the recipe 'gpt4all'"),
+        ("hf://nobody/nothing", "cannot read the dataset"),  # the tests run offline
+        ("hub/x@", "NAME@REVISION"),
+    ],
+)
+def test_missing_data_is_a_clear_error(spec: str, message: str):
+    with pytest.raises(DataError, match=message):
+        load_training_data(spec)
+
+
+def test_unreadable_data_is_a_clear_error(tmp_path: Path, copy_data: Path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "train.parquet").write_bytes(b"not parquet")
+    with pytest.raises(DataError, match="cannot read"):
+        load_training_data(str(broken))
+    with pytest.raises(DataError, match="is a folder, not a hub repository"):
+        load_training_data(f"{copy_data}@v0.1.0")
+
+
+def test_chat_rows_become_conversational_examples(chat_data: Path, tokenizer):
+    data = load_training_data(str(chat_data))
+    assert data.provenance.format == "chat"
+    example = sft_examples(data.dataset, tokenizer)[0]
+    messages = data.dataset[0]["messages"]
+    assert example == {"prompt": messages[:1], "completion": messages[1:]}
+
+
+def test_chat_rows_without_a_chat_template_are_the_plain_text(chat_data: Path, copy_data: Path, tokenizer):
+    tokenizer = copy.deepcopy(tokenizer)
+    tokenizer.chat_template = None
+    flat = sft_examples(load_training_data(str(chat_data)).dataset, tokenizer)
+    plain = sft_examples(load_training_data(str(copy_data)).dataset, tokenizer)
+    assert rows(flat) == rows(plain)
+
+
+def test_prompt_lengths_count_the_chat_template(chat_data: Path, copy_data: Path, tokenizer):
+    chat = sft_examples(load_training_data(str(chat_data)).dataset, tokenizer).select(range(8))
+    plain = sft_examples(load_training_data(str(copy_data)).dataset, tokenizer).select(range(8))
+    chat_lengths, plain_lengths = prompt_lengths(chat, tokenizer), prompt_lengths(plain, tokenizer)
+    assert all(c > p for c, p in zip(chat_lengths, plain_lengths))  # role markers and the generation prompt
+    check_prompt_lengths(plain, tokenizer, max(plain_lengths) + 1)
+    with pytest.raises(DataError, match=f"prompts are up to {max(plain_lengths)} tokens long"):
+        check_prompt_lengths(plain, tokenizer, max(plain_lengths))
