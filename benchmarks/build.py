@@ -104,7 +104,9 @@ def main() -> None:
         "machine": platform.machine(),
     }
     (RESULTS_DIR / "build.json").write_text(json.dumps({"meta": meta, "runs": results}, indent=2) + "\n")
-    (RESULTS_DIR / "build.md").write_text(f"# Build benchmark ({meta['date']}, {meta['cpu_count']} cores)\n\n{text}\n")
+    load = "load average at the end: {:.1f}, {:.1f}, {:.1f}".format(*os.getloadavg())
+    title = f"# Build benchmark ({meta['date']}, {meta['cpu_count']} cores)"
+    (RESULTS_DIR / "build.md").write_text(f"{title}\n\n{text}\n\n{load}\n")
 
 
 if __name__ == "__main__":

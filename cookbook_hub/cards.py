@@ -76,19 +76,20 @@ def card_data(manifest: dict[str, Any], pretty_name: str) -> DatasetCardData:
 
 
 def example_rows(folder: Path, files: list[str], template: str, k: int = EXAMPLES_PER_TEMPLATE) -> list[dict]:
-    """The first `k` rows of `template` in the given Parquet files, as display text."""
+    """The first `k` rows of `template` in the given Parquet files, as display text (read batch by batch)."""
     out: list[dict] = []
     for rel in files:
-        table = pq.read_table(folder / rel)
-        rows = table.filter(pc.equal(table.column("template"), template)).slice(0, k - len(out)).to_pylist()
-        for row in rows:
-            if "messages" in row:
-                text = "\n".join(f"<{m['role']}>\n{m['content']}" for m in row["messages"])
-            else:
-                text = row["prompt"] + row["completion"]
-            out.append({"index": row["index"], "text": text})
-        if len(out) >= k:
-            break
+        parquet = pq.ParquetFile(folder / rel)
+        text_columns = [c for c in ("prompt", "completion", "messages") if c in parquet.schema_arrow.names]
+        for batch in parquet.iter_batches(batch_size=1024, columns=["template", "index", *text_columns]):
+            for row in batch.filter(pc.equal(batch.column("template"), template)).slice(0, k - len(out)).to_pylist():
+                if "messages" in row:
+                    text = "\n".join(f"<{m['role']}>\n{m['content']}" for m in row["messages"])
+                else:
+                    text = row["prompt"] + row["completion"]
+                out.append({"index": row["index"], "text": text})
+            if len(out) >= k:
+                return out
     return out
 
 
