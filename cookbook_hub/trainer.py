@@ -76,7 +76,9 @@ class TrainConfig:
     )
     packing: bool = field(default=False, metadata={"help": "Pack several examples into each max-length sequence."})
     save_steps: int = field(default=500, metadata={"help": "Write a checkpoint every N steps (and at the end)."})
-    logging_steps: int = field(default=10, metadata={"help": "Log the loss every N steps."})
+    logging_steps: int = field(
+        default=10, metadata={"help": "Log the loss every N steps (at most steps/4, so short runs get a loss curve)."}
+    )
     seed: int = field(default=0, metadata={"help": "Seed for the adapter init, data order and dropout."})
     resume: bool = field(default=False, metadata={"help": "Continue from the last checkpoint in OUT/checkpoints."})
     repo_id: str | None = field(default=None, metadata={"help": "Hub id used in the card's loading snippet."})
@@ -264,7 +266,7 @@ def sft_config(config: TrainConfig, hardware: Hardware) -> Any:
         seed=config.seed,
         save_steps=config.save_steps,
         save_total_limit=2,
-        logging_steps=config.logging_steps,
+        logging_steps=min(config.logging_steps, max(1, config.steps // 4)) if config.steps else config.logging_steps,
         include_num_input_tokens_seen="non_padding",
         bf16=hardware.bf16,
         activation_checkpointing=hardware.gpu,
