@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 from cookbook_hub import __version__
 from cookbook_hub.errors import ParameterError
 from cookbook_hub.generate import atomic_path, iter_batches, text_bytes, with_provenance
+from cookbook_hub.jsonfile import read_json
 from cookbook_hub.recipe import Recipe, TemplateEntry, load_recipe
 from cookbook_hub.sampling import Shard
 from cookbook_hub.sources import MixtureSource, largest_remainder
@@ -188,16 +189,9 @@ def build(
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:
     """The build manifest of a built dataset folder."""
-    path = Path(folder) / MANIFEST
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, NotADirectoryError):
-        raise ParameterError(
-            f"{str(folder)!r} is not a built dataset: no {MANIFEST}",
-            fix="build it first with `cookbook-hub build RECIPE --out DIR`",
-        ) from None
-    except ValueError as exc:  # invalid JSON or not UTF-8
-        raise ParameterError(
-            f"{str(path)!r} is not a valid build manifest: {exc}",
-            fix="rebuild the folder with `cookbook-hub build RECIPE --out DIR --overwrite`",
-        ) from None
+    return read_json(
+        Path(folder) / MANIFEST,
+        what="build manifest",
+        missing=f"{str(folder)!r} is not a built dataset: no {MANIFEST}",
+        fix="build it with `cookbook-hub build RECIPE --out DIR` (add --overwrite to rebuild)",
+    )

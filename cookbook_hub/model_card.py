@@ -7,7 +7,6 @@ metadata={"eval_results": [...], "model_name": ...})` keeps one renderer for eve
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 from huggingface_hub import ModelCard, ModelCardData
 
 from cookbook_hub.cards import render_card_template
-from cookbook_hub.errors import ParameterError
+from cookbook_hub.jsonfile import read_json
 from cookbook_hub.trainer import METRICS, TRAINING_ARGS
 from dataset_scripts.cookbook_templates import CITATION
 
@@ -34,18 +33,14 @@ class CardSection:
     body: str
 
 
-def read_json(folder: Path, name: str) -> dict[str, Any]:
+def read_record(folder: Path, name: str) -> dict[str, Any]:
     """One of the JSON files `cookbook-hub train` writes into an adapter folder."""
-    path = folder / name
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, NotADirectoryError):
-        raise ParameterError(
-            f"{str(folder)!r} is not an adapter folder written by `cookbook-hub train`: no {name}",
-            fix="train it with `cookbook-hub train --out DIR`",
-        ) from None
-    except ValueError as exc:
-        raise ParameterError(f"{str(path)!r} is not valid JSON: {exc}", fix="train the adapter again") from None
+    return read_json(
+        folder / name,
+        what="JSON file",
+        missing=f"{str(folder)!r} is not an adapter folder written by `cookbook-hub train`: no {name}",
+        fix="train it with `cookbook-hub train --out DIR`",
+    )
 
 
 def logged_losses(log_history: list[dict[str, Any]]) -> list[tuple[int, float]]:
@@ -101,7 +96,7 @@ def render_model_card(
     `extra_sections` are added after the training results, `metadata` to the YAML header.
     """
     folder = Path(folder)
-    args, metrics = read_json(folder, TRAINING_ARGS), read_json(folder, METRICS)
+    args, metrics = read_record(folder, TRAINING_ARGS), read_record(folder, METRICS)
     config, trainer_args, hardware = args["train_config"], args["trainer_args"], metrics["hardware"]
     losses = logged_losses(metrics["log_history"])
     base = args["base_model"]
