@@ -9,8 +9,9 @@ datasets >= 4 no longer runs loading scripts, so use the builder API directly:
     stream = CookbookTemplates(config_name="copy", unbounded=True).as_streaming_dataset(split="train")
 
 Config kwargs: `train_size`, `validation_size`, `test_size` (rows), `unbounded` (True: an endless
-train split, streaming only; datasets drops kwargs whose value is None, hence a flag), `seed`, `format` (plain, qa, chat), `token_space` ("default", a tokenizer folder,
-a .gguf or a .txt token list), `params` (template parameters) and `shard` ("K/N").
+train split, streaming only; datasets drops kwargs whose value is None, hence a flag), `seed`,
+`format` (plain, qa, chat), `token_space` ("default", a tokenizer folder, a .gguf or a .txt token
+list), `params` (template parameters) and `shard` ("K/N").
 """
 
 from __future__ import annotations
