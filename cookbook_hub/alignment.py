@@ -8,6 +8,9 @@ template's `rule` gives the rule's answer, and the model's answers come from lm-
 - per model: accuracy, alignment (how often its answer equals the rule's), and accuracy on the
   examples where the rule is right and where it is wrong;
 - the share of the adapter's accuracy gain over the base that falls on rule-correct examples.
+
+Run on an adapter folder, the report is also recorded in it (`alignment/<task>.<template>/`) and the
+adapter's card shows it in its Template alignment section (see `cookbook_hub.model_card`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from cookbook_hub.errors import CookbookError
-from cookbook_hub.eval_results import format_score
+from cookbook_hub.eval_results import format_score, sanitize
 from cookbook_hub.evaluate import evaluate, predictions
 from cookbook_hub.realtasks import (
     Example,
@@ -35,6 +38,8 @@ from cookbook_hub.templates import ChoiceTemplate, get_template
 from cookbook_hub.templates.base import Inputs
 
 EDGE_PUNCTUATION = string.punctuation + "“”‘’«»…"
+ALIGNMENT_DIR = "alignment"
+REPORT_FILES = {"json": "alignment.json", "png": "alignment.png", "markdown": "alignment.md"}
 
 
 def words(text: str) -> list[str]:
@@ -251,6 +256,14 @@ def plot(report: dict[str, Any], path: Path) -> Path:
 # ------------------------------------------------------------------ running
 
 
+@dataclass(frozen=True)
+class Alignment:
+    """The report of one alignment run, and the local adapter folder it scored (None without an adapter)."""
+
+    report: dict[str, Any]
+    adapter_dir: Path | None
+
+
 def align(
     task_file: str | Path,
     template: str,
@@ -260,25 +273,65 @@ def align(
     limit: int | None = None,
     batch_size: str | int = "auto",
     params: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Score the template's rule on a real task and the alignment of the model (and adapter) with it."""
+) -> Alignment:
+    """Score the template's rule on a real task and the alignment of the model (and adapter) with it; the
+    report's `evaluated` names the model and adapter as given, local paths removed (as in evaluation results)."""
     task = load_task_file(task_file)
     rule = rule_answers(template, task, params)
     evaluation = evaluate(model, adapter, str(task.path), limit=limit, batch_size=batch_size, log_samples=True)
     runs = evaluation.runs
     adapter_answers = predictions(runs["adapter"], task) if "adapter" in runs else None
     report = alignment_report(task, template, rule, predictions(runs["base"], task), adapter_answers)
-    return {"model": evaluation.model, "adapter": adapter, **report}
+    evaluated = sanitize({"model": evaluation.model, "adapter": adapter}, evaluation.local_paths)
+    return Alignment({"evaluated": evaluated, **report}, evaluation.adapter_dir)
 
 
 def write_report(report: dict[str, Any], out: str | Path) -> dict[str, Path]:
-    """Write `alignment.json`, `alignment.png` and `alignment.md` into `out`."""
+    """Write `alignment.json`, `alignment.png` and `alignment.md` into `out` (keys `json`, `png`, `markdown`)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "alignment.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (out / "alignment.md").write_text(markdown_table(report), encoding="utf-8")
-    return {
-        "json": out / "alignment.json",
-        "png": plot(report, out / "alignment.png"),
-        "markdown": out / "alignment.md",
-    }
+    paths = {kind: out / name for kind, name in REPORT_FILES.items()}
+    paths["json"].write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    paths["markdown"].write_text(markdown_table(report), encoding="utf-8")
+    plot(report, paths["png"])
+    return paths
+
+
+# ------------------------------------------------------------------ the adapter folder and its card
+
+
+def report_folder(report: dict[str, Any]) -> str:
+    """Where a report is kept in an adapter folder: `alignment/<task file stem>.<template>` (one per pair)."""
+    return f"{ALIGNMENT_DIR}/{Path(report['task']).stem}.{report['template']}"
+
+
+def record_alignment(report: dict[str, Any], folder: str | Path, repo_id: str | None = None) -> Path | None:
+    """Save the report into an adapter folder (replacing an earlier one for the same task and template) and
+    re-render its card; returns the card, or None for an adapter not trained by `cookbook-hub train`."""
+    from cookbook_hub.model_card import refresh_model_card
+
+    write_report(report, Path(folder) / report_folder(report))
+    return refresh_model_card(folder, repo_id)
+
+
+def saved_reports(folder: str | Path) -> list[tuple[str, dict[str, Any]]]:
+    """(report folder relative to `folder`, report) of every alignment report recorded in the folder, by name."""
+    paths = sorted((Path(folder) / ALIGNMENT_DIR).glob(f"*/{REPORT_FILES['json']}"))
+    return [(path.parent.relative_to(folder).as_posix(), json.loads(path.read_text("utf-8"))) for path in paths]
+
+
+def alignment_section(reports: list[tuple[str, dict[str, Any]]]) -> str:
+    """The card's Template alignment section: what it measures, then each report's table and plot."""
+    parts = [
+        "Whether the model's answers on real tasks follow a Cookbook template's rule, for the base model and "
+        "with this adapter. The rule's answer is the template's rule applied to the example's words; rule "
+        "accuracy is how often that answer is the gold one; alignment is how often the model's answer equals "
+        "the rule's; accuracy is then split between the examples where the rule is right and where it is wrong, "
+        "and the adapter's accuracy gain is attributed to the rule-correct examples or not."
+    ]
+    for folder, report in reports:
+        parts.append(
+            f"### `{report['template']}` on `{report['task']}`\n\n{markdown_table(report)}\n"
+            f"![alignment]({folder}/{REPORT_FILES['png']})"
+        )
+    return "\n\n".join(parts) + "\n"

@@ -21,6 +21,10 @@ AdapterOpt = Annotated[
 ]
 LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", help="Evaluate only the first N examples of each task.")]
 BatchOpt = Annotated[str, typer.Option("--batch-size", "-b", help="auto or an integer (auto is 8 on CPU).")]
+PublishOpt = Annotated[
+    str | None,
+    typer.Option("--publish", help="Publish the adapter folder with the results: hub/ns/name or hf://ns/name."),
+]
 
 
 def quiet_lm_eval(verbose: bool) -> None:
@@ -46,10 +50,7 @@ def eval_cmd(
         bool, typer.Option("--chat-template", help="Wrap prompts in the model's chat template.")
     ] = False,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write results JSON and table here.")] = None,
-    publish: Annotated[
-        str | None,
-        typer.Option("--publish", help="Publish the adapter folder with the results: hub/ns/name or hf://ns/name."),
-    ] = None,
+    publish: PublishOpt = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show lm-eval's log.")] = False,
 ) -> None:
     """Evaluate a model, or a LoRA adapter next to its base model, with lm-eval.
@@ -62,11 +63,8 @@ def eval_cmd(
     """
     from cookbook_hub.eval_results import comparison_table, record, results_document, save_results
     from cookbook_hub.evaluate import evaluate
-    from cookbook_hub.targets import parse_target
 
-    if publish and not adapter:
-        raise CookbookError("--publish needs --adapter", fix="pass the adapter whose results to publish")
-    target = parse_target(publish) if publish else None
+    check_publish(publish, adapter)
     quiet_lm_eval(verbose)
     evaluation = evaluate(
         model,
@@ -86,20 +84,40 @@ def eval_cmd(
         stdout.print(f"wrote {path} and {out / 'results.md'}", markup=False)
     if evaluation.adapter_dir is None:
         return
-    recorded = record(document, evaluation.adapter_dir, target.repo_id if target and target.is_hub else None)
+    recorded = record(document, evaluation.adapter_dir)
     stdout.print(f"wrote {recorded.results} and {len(recorded.eval_results)} .eval_results files", markup=False)
+    report_card(recorded.card)
+    if publish:
+        publish_adapter(evaluation.adapter_dir, publish, "Add evaluation results")
+
+
+def report_card(card: Path | None) -> None:
+    """Say whether the adapter's card was re-rendered with what was just recorded."""
     stdout.print(
-        f"updated the card {recorded.card}"
-        if recorded.card
+        f"updated the card {card}"
+        if card
         else "card not updated: the adapter was not trained by `cookbook-hub train` (no training_args.json)",
         markup=False,
     )
-    if publish:
-        from cookbook_hub.publisher import publish as publish_folder
 
-        result = publish_folder(evaluation.adapter_dir, publish, message="Add evaluation results")
-        state = f"commit {result.commit}" if result.created_commit else f"no changes at {result.commit}"
-        stdout.print(f"published to {result.target}: {state}", markup=False)
+
+def publish_adapter(folder: Path, to: str, message: str) -> None:
+    """Publish the adapter folder with what was recorded in it, in one commit."""
+    from cookbook_hub.publisher import publish
+
+    result = publish(folder, to, message=message)
+    state = f"commit {result.commit}" if result.created_commit else f"no changes at {result.commit}"
+    stdout.print(f"published to {result.target}: {state}", markup=False)
+
+
+def check_publish(publish: str | None, adapter: str | None) -> None:
+    """Refuse --publish without --adapter, and a malformed target, before any model is loaded."""
+    from cookbook_hub.targets import parse_target
+
+    if publish and not adapter:
+        raise CookbookError("--publish needs --adapter", fix="pass the adapter whose results to publish")
+    if publish:
+        parse_target(publish)
 
 
 def align_cmd(
@@ -115,22 +133,34 @@ def align_cmd(
         str | None, typer.Option("--params", help="Template parameters as JSON, e.g. '{\"answer_len\": 2}'.")
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write alignment.json, .png and .md here.")] = None,
+    publish: PublishOpt = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show lm-eval's log.")] = False,
 ) -> None:
     """Score a template's rule on a real task and how closely the model (and adapter) follow it.
 
+    With --adapter the report is also recorded in the adapter folder (alignment/TASK.TEMPLATE/) and shown
+    in its re-rendered card; --publish then uploads the folder in one commit.
+
     Example: cookbook-hub align --task data/extractive_qa_ropes.jsonl --template span_qa --adapter adapters/doc-qa
     --limit 100 --out align/ropes
     """
-    from cookbook_hub.alignment import align, markdown_table, write_report
+    from cookbook_hub.alignment import align, markdown_table, record_alignment, report_folder, write_report
     from cookbook_hub.cli import parse_params
 
+    check_publish(publish, adapter)
     quiet_lm_eval(verbose)
-    report = align(task, template, model, adapter, limit=limit, batch_size=batch_size, params=parse_params(params))
-    print(markdown_table(report), end="")
+    result = align(task, template, model, adapter, limit=limit, batch_size=batch_size, params=parse_params(params))
+    print(markdown_table(result.report), end="")
     if out is not None:
-        paths = write_report(report, out)
+        paths = write_report(result.report, out)
         stdout.print("wrote " + ", ".join(str(p) for p in paths.values()), markup=False)
+    if result.adapter_dir is None:
+        return
+    card = record_alignment(result.report, result.adapter_dir)
+    stdout.print(f"wrote {result.adapter_dir / report_folder(result.report)}", markup=False)
+    report_card(card)
+    if publish:
+        publish_adapter(result.adapter_dir, publish, "Add template alignment report")
 
 
 def register(app: typer.Typer) -> None:

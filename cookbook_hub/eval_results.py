@@ -9,7 +9,8 @@ From it come:
   `.eval_results/<task>.yaml` files (benchmarks with a Hub dataset only);
 - `comparison_table(...)`: a markdown table of base vs adapter with deltas, the card's Evaluation section.
 
-The card itself is rendered by `cookbook_hub.model_card.write_model_card`, given that section and metadata.
+The card itself is rendered by `cookbook_hub.model_card` from the documents saved in the adapter folder
+(`saved_results`, `evaluation_section`, `merged_model_index`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,12 @@ def save_results(document: Mapping[str, Any], folder: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
     return path
+
+
+def saved_results(folder: str | Path) -> list[tuple[str, dict[str, Any]]]:
+    """(path relative to the folder, document) of every results document saved in the folder, newest first."""
+    paths = sorted((Path(folder) / RESULTS_DIR).glob("results_*.json"), reverse=True)
+    return [(path.relative_to(folder).as_posix(), load_results(path)) for path in paths]
 
 
 def load_results(path: str | Path) -> dict[str, Any]:
@@ -211,6 +218,11 @@ def eval_card_section(document: Mapping[str, Any], results_file: str | None = No
     return intro + "\n\n" + comparison_table(document)
 
 
+def evaluation_section(documents: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
+    """The card's Evaluation section for the saved documents (see `saved_results`), newest first."""
+    return "\n".join(eval_card_section(document, path) for path, document in documents)
+
+
 # ------------------------------------------------------------------ Hub metadata
 
 
@@ -259,6 +271,19 @@ def model_index(document: Mapping[str, Any]) -> list[EvalResult]:
     return out
 
 
+def merged_model_index(documents: Sequence[tuple[str, Mapping[str, Any]]]) -> list[EvalResult]:
+    """`model-index` entries of the saved documents (newest first): each task and metric once, from the newest
+    document that has it."""
+    seen, out = set(), []
+    for _, document in documents:
+        for result in model_index(document):
+            key = (result.dataset_name, result.metric_type)
+            if key not in seen:
+                seen.add(key)
+                out.append(result)
+    return out
+
+
 def eval_result_entries(document: Mapping[str, Any]) -> dict[str, EvalResultEntry]:
     """One `.eval_results` entry per task whose dataset is on the Hub (`owner/name`): its primary metric
     (acc_norm, else acc, exact_match or f1), keyed by the task."""
@@ -303,27 +328,9 @@ class Recorded:
     card: Path | None
 
 
-def update_card(
-    folder: Path, document: Mapping[str, Any], results_file: str, repo_id: str | None = None
-) -> Path | None:
-    """Re-render the adapter's card with the Evaluation section and `model-index`; None (card untouched)
-    for an adapter not trained by `cookbook-hub train`, whose card we cannot render."""
-    from cookbook_hub.model_card import CardSection, write_model_card
-    from cookbook_hub.trainer import METRICS, TRAINING_ARGS
-
-    if not all((folder / name).is_file() for name in (TRAINING_ARGS, METRICS)):
-        return None
-    return write_model_card(
-        folder,
-        repo_id=repo_id,
-        extra_sections=[CardSection("Evaluation", eval_card_section(document, results_file))],
-        metadata={"eval_results": model_index(document), "model_name": repo_id or folder.resolve().name},
-    )
-
-
 def record(document: Mapping[str, Any], folder: str | Path, repo_id: str | None = None) -> Recorded:
-    """Save the results, the `.eval_results` files and the updated card into an adapter folder."""
-    folder = Path(folder)
+    """Save the results and the `.eval_results` files into an adapter folder, and re-render its card."""
+    from cookbook_hub.model_card import refresh_model_card
+
     results = save_results(document, folder)
-    rel = results.relative_to(folder).as_posix()
-    return Recorded(results, write_eval_results(folder, document), update_card(folder, document, rel, repo_id))
+    return Recorded(results, write_eval_results(folder, document), refresh_model_card(folder, repo_id))

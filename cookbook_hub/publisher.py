@@ -200,8 +200,9 @@ def publish(
     repo_type = folder_kind(folder)
     with tempfile.TemporaryDirectory(prefix="cookbook-hub-card-") as scratch:
         files = folder_files(folder)
-        if repo_type == DATASET and MANIFEST in files:
-            files["README.md"] = card_for_target(folder, target, Path(scratch))
+        card = card_for_target(folder, repo_type, files, target, Path(scratch))
+        if card is not None:
+            files["README.md"] = card
         plan = Plan(
             target=target,
             repo_type=repo_type,
@@ -217,12 +218,23 @@ def publish(
         return publish_local(plan)
 
 
-def card_for_target(folder: Path, target: Target, scratch: Path) -> Path:
-    """The dataset card re-rendered to name the target repo (in `scratch`; the folder is left as it is)."""
+def card_for_target(
+    folder: Path, repo_type: str, files: Mapping[str, Path], target: Target, scratch: Path
+) -> Path | None:
+    """The card re-rendered to name the target (in `scratch`; the folder's own card is left as it is): for a
+    dataset built by `cookbook-hub build`, and for an adapter trained by `cookbook-hub train`, whose loading
+    snippet then loads the Hub repo, or the local hub folder. None for other folders (their card goes as is)."""
     from cookbook_hub.cards import render_dataset_card
+    from cookbook_hub.model_card import render_model_card, trained_here
 
+    if repo_type == DATASET and MANIFEST in files:
+        card = str(render_dataset_card(folder, target.repo_id))
+    elif repo_type == MODEL and trained_here(folder):
+        card = str(render_model_card(folder, repo_id=target.repo_id if target.is_hub else str(target.path)))
+    else:
+        return None
     path = scratch / "README.md"
-    path.write_text(str(render_dataset_card(folder, target.repo_id)), encoding="utf-8")
+    path.write_text(card, encoding="utf-8")
     return path
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 from typer.testing import CliRunner
@@ -18,6 +19,7 @@ from cookbook_hub.alignment import (
 )
 from cookbook_hub.cli import app
 from cookbook_hub.errors import CookbookError
+from cookbook_hub.publisher import GitRepo
 from cookbook_hub.realtasks import TaskFileError, load_task_file
 
 pytest_plugins = ["eval_fixtures"]
@@ -167,8 +169,8 @@ def test_report_statistics(tmp_path):
     assert json.loads(paths["json"].read_text())["gain_share_rule_correct"] == 0.5
 
 
-def test_align_command_end_to_end(tmp_path, tiny_model, trained_adapter, shared_data_dir):
-    out = tmp_path / "align"
+def test_align_command_end_to_end(tmp_path, tiny_model, adapter_copy, shared_data_dir):
+    out, hub = tmp_path / "align", tmp_path / "hub" / "me" / "tiny-adapter"
     args = [
         "align",
         "--task",
@@ -176,7 +178,8 @@ def test_align_command_end_to_end(tmp_path, tiny_model, trained_adapter, shared_
         "--template",
         "overlap_choice",
     ]
-    args += ["--model", str(tiny_model), "--adapter", str(trained_adapter), "--limit", "5", "--out", str(out)]
+    args += ["--model", str(tiny_model), "--adapter", str(adapter_copy), "--limit", "5", "--out", str(out)]
+    args += ["--publish", str(hub)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     report = json.loads((out / "alignment.json").read_text())
@@ -196,9 +199,24 @@ def test_align_command_end_to_end(tmp_path, tiny_model, trained_adapter, shared_
         assert row["base"] in example.choices and row["adapter"] in example.choices and row["gold"] == example.answer
     assert (out / "alignment.png").is_file() and "| accuracy |" in (out / "alignment.md").read_text()
     assert "Rule accuracy" in result.output
+    assert report["evaluated"] == {"model": tiny_model.name, "adapter": adapter_copy.name}  # no local paths
+    # Recorded in the adapter folder, shown in its card, and published with it in one commit.
+    recorded = adapter_copy / "alignment" / "multiple_choice_social_iqa.overlap_choice"
+    assert json.loads((recorded / "alignment.json").read_text()) == report
+    card = (adapter_copy / "README.md").read_text()
+    assert "## Template alignment" in card and "### `overlap_choice` on `multiple_choice_social_iqa.jsonl`" in card
+    assert (out / "alignment.md").read_text() in card
+    repo = GitRepo(hub)
+    assert "alignment/multiple_choice_social_iqa.overlap_choice/alignment.png" in repo.tree(repo.head())
+    assert "## Template alignment" in (hub / "README.md").read_text()
+    message = subprocess.run(["git", "-C", str(hub), "log", "-1", "--format=%s"], capture_output=True, text=True)
+    assert message.stdout.strip() == "Add template alignment report"
 
 
 def test_align_refuses_before_loading_a_model(shared_data_dir):
     args = ["align", "--task", str(shared_data_dir / "extractive_qa_ropes.jsonl"), "--template", "sort"]
     result = CliRunner().invoke(app, [*args, "--model", "no/such-model"])
     assert result.exit_code == 2 and "has no mapping" in result.output
+    args[-1] = "span_qa"
+    result = CliRunner().invoke(app, [*args, "--model", "no/such-model", "--publish", "hub/me/x"])
+    assert result.exit_code == 2 and "--publish needs --adapter" in result.output

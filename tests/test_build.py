@@ -329,8 +329,19 @@ def test_cli_build_bad_size_exits_2(tmp_path: Path) -> None:
 def start_big_build(out: Path) -> tuple[subprocess.Popen, Path]:
     """Start a build over `out` that runs for a long time; return it once it is writing Parquet."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cookbook_hub.cli", "build", "gpt4all", "-n", "400000", "--out", str(out),
-         "--overwrite", "-q"],
+        [
+            sys.executable,
+            "-m",
+            "cookbook_hub.cli",
+            "build",
+            "gpt4all",
+            "-n",
+            "400000",
+            "--out",
+            str(out),
+            "--overwrite",
+            "-q",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=os.environ.copy(),

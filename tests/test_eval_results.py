@@ -24,7 +24,6 @@ from cookbook_hub.eval_results import (
     sanitize,
     save_results,
     scores,
-    update_card,
     write_eval_results,
 )
 from cookbook_hub.publisher import GitRepo
@@ -137,16 +136,10 @@ def test_record_renders_the_card_through_model_card(adapter_copy, document):
     recorded = record(document, adapter_copy, repo_id="me/tiny-adapter")
     card = ModelCard.load(recorded.card)
     assert "## Evaluation" in card.text and "| arc_easy | acc | 3 | 0.250 | 0.500 | +0.250 |" in card.text
-    assert card.data.model_name == "me/tiny-adapter"
+    assert card.data.model_name == "tiny-adapter"
     assert {(r.dataset_name, r.metric_type) for r in card.data.eval_results} >= {("arc_easy", "acc_norm")}
     assert "## Training data" in card.text  # still the training card, with the section added
     assert recorded.eval_results == [adapter_copy / ".eval_results" / "arc_easy.yaml"]
-
-
-def test_card_of_a_foreign_adapter_is_left_alone(tmp_path, document):
-    (tmp_path / "README.md").write_text("# mine\n")
-    assert update_card(tmp_path, document, "eval/x.json") is None
-    assert (tmp_path / "README.md").read_text() == "# mine\n"
 
 
 def test_eval_command_records_and_publishes(tmp_path, tiny_model, adapter_copy, shared_data_dir):

@@ -1,4 +1,4 @@
-"""Model cards: valid metadata, the facts of the run, and re-rendering from the adapter folder with extra sections."""
+"""Model cards: valid metadata, the facts of the run, and re-rendering with what is recorded in the adapter folder."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from huggingface_hub import EvalResult, ModelCard
+from huggingface_hub import ModelCard
 
+from cookbook_hub.alignment import record_alignment
 from cookbook_hub.errors import ParameterError
-from cookbook_hub.model_card import TAGS, CardSection, render_model_card, write_model_card
+from cookbook_hub.eval_results import FORMAT, record, save_results
+from cookbook_hub.model_card import TAGS, refresh_model_card, render_model_card
 from cookbook_hub.publisher import publish
 from cookbook_hub.trainer import TRAINING_ARGS, TrainConfig, train
 
@@ -77,29 +79,86 @@ def test_card_states_the_facts_of_the_run(adapter: Path, tiny_llama: Path):
     assert (adapter / "loss.png").stat().st_size > 0
 
 
-def test_rerendering_is_stable_and_takes_extra_sections(adapter: Path, tmp_path: Path):
+def eval_document(date: str, acc: float) -> dict:
+    """A saved evaluation of the adapter on one template task (the parts the card reads)."""
+    run = {
+        "results": {"cookbook_copy": {"exact_match,none": acc, "exact_match_stderr,none": 0.0}},
+        "configs": {"cookbook_copy": {"output_type": "generate_until", "metadata": {"template": "copy"}}},
+        "n-samples": {"cookbook_copy": {"original": 10, "effective": 10}},
+        "lm_eval_version": "0.4.13",
+    }
+    return {
+        "format": FORMAT,
+        "date": date,
+        "model": "tiny-llama0",
+        "adapter": "adapter",
+        "tasks": "cookbook_copy",
+        "limit": 10,
+        "batch_size": 2,
+        "runs": {"base": {**run, "results": {"cookbook_copy": {"exact_match,none": 0.0}}}, "adapter": run},
+    }
+
+
+def alignment_of(template: str) -> dict:
+    """An alignment report for the card (two examples)."""
+    stats = {"accuracy": 0.5, "alignment": 1.0, "accuracy_rule_correct": 1.0, "accuracy_rule_wrong": 0.0}
+    return {
+        "evaluated": {"model": "tiny-llama0", "adapter": "adapter"},
+        "task": "choice_facts.jsonl",
+        "kind": "choice",
+        "template": template,
+        "mapping": "context + question -> question, choices -> options",
+        "examples": 2,
+        "rule_correct": 1,
+        "rule_accuracy": 0.5,
+        "base": stats,
+        "adapter": {**stats, "accuracy": 1.0},
+        "accuracy_gain": 0.5,
+        "gain_share_rule_correct": 0.0,
+        "per_example": [],
+    }
+
+
+def test_the_card_shows_everything_recorded_in_the_folder(adapter: Path, tmp_path: Path):
     folder = Path(shutil.copytree(adapter, tmp_path / "copy"))
-    assert str(render_model_card(folder)) == (adapter / "README.md").read_text()
-    results = [
-        EvalResult(
-            task_type="text-generation",
-            dataset_type="cookbook",
-            dataset_name="copy",
-            metric_type="acc",
-            metric_value=0.5,
-        )
-    ]
-    path = write_model_card(
-        folder,
-        repo_id="me/tiny-adapter",
-        extra_sections=[CardSection("Evaluation", "| task | acc |\n| --- | --- |\n| copy | 0.50 |")],
-        metadata={"eval_results": results, "model_name": "me/tiny-adapter"},
-    )
-    card = ModelCard.load(path)
-    assert card.data.eval_results[0].metric_value == 0.5 and card.data.base_model == "tiny-llama0"
-    assert "## Evaluation\n\n| task | acc |" in card.text
-    assert 'PeftModel.from_pretrained(base, "me/tiny-adapter")' in card.text
-    assert card.text.index("## Evaluation") < card.text.index("## Intended use")
+    assert str(render_model_card(folder)) == (adapter / "README.md").read_text()  # stable
+    save_results(eval_document("2026-01-01T00:00:00+00:00", 0.25), folder)
+    record(eval_document("2026-02-01T00:00:00+00:00", 0.75), folder)  # newer: its value goes to model-index
+    record_alignment(alignment_of("overlap_choice"), folder)
+    card = ModelCard.load(folder / "README.md")
+    text = card.text
+    (result,) = card.data.eval_results
+    assert (result.dataset_name, result.metric_type, result.metric_value) == ("cookbook_copy", "exact_match", 0.75)
+    assert card.data.model_name == "adapter" and card.data.base_model == "tiny-llama0"  # named as trained
+    assert text.count("| cookbook_copy | exact_match | 10 | 0.000 |") == 2  # both evaluations, newest first
+    assert text.index("on 2026-02-01") < text.index("on 2026-01-01")
+    assert "(eval/results_20260201T000000Z.json)" in text
+    assert "## Template alignment" in text and "### `overlap_choice` on `choice_facts.jsonl`" in text
+    assert "![alignment](alignment/choice_facts.overlap_choice/alignment.png)" in text
+    assert (folder / "alignment" / "choice_facts.overlap_choice" / "alignment.png").is_file()
+    order = [text.index(h) for h in ("## Training data", "## Evaluation", "## Template alignment", "## Intended use")]
+    assert order == sorted(order)
+
+    # A report for the same task and template replaces the earlier one; the Evaluation section stays.
+    record_alignment({**alignment_of("overlap_choice"), "rule_accuracy": 1.0}, folder)
+    record_alignment(alignment_of("two_way_choice"), folder)
+    text = (folder / "README.md").read_text()
+    assert "Rule accuracy: 1.000" in text and "Rule accuracy: 0.500" in text and text.count("### `") == 2
+    assert "## Evaluation" in text
+
+    # Publishing renders the card for the target: the snippet loads it from there, the folder's card is kept.
+    hub = tmp_path / "hub" / "me" / "tiny-adapter"
+    publish(folder, str(hub))
+    published = (hub / "README.md").read_text()
+    assert f'PeftModel.from_pretrained(base, "{hub}")' in published and "## Template alignment" in published
+    assert f'PeftModel.from_pretrained(base, "{adapter}")' in (folder / "README.md").read_text()  # its --out
+    assert publish(folder, str(hub)).created_commit is False  # the same card again: nothing to commit
+
+
+def test_refreshing_leaves_the_card_of_a_foreign_adapter_alone(tmp_path: Path):
+    (tmp_path / "README.md").write_text("# mine\n")
+    assert refresh_model_card(tmp_path) is None
+    assert (tmp_path / "README.md").read_text() == "# mine\n"
 
 
 def test_a_folder_without_training_args_is_refused(adapter: Path, tmp_path: Path):
