@@ -346,12 +346,13 @@ def load_runs(directory: Path) -> list[dict[str, Any]]:
     return sorted(runs, key=lambda r: (r["training"] is not None, r["date"]))
 
 
-def describe(r: dict[str, Any]) -> str:
-    """The run's knobs in a few words."""
+def describe(r: dict[str, Any], seed: bool = True) -> str:
+    """The run's knobs in a few words (`seed=False`: without the seed, to group runs of one setting)."""
     a = r["args"]
     if not r["training"]:
         return "untrained"
     parts = [
+        f"{a['steps']} steps",
         f"lr {a['lr']:g}",
         f"batch {a['batch_size']}",
         f"r{a['lora_r']} {a['target_modules'].replace('_proj', '')}",
@@ -361,7 +362,27 @@ def describe(r: dict[str, Any]) -> str:
     ]
     if a["mix"]:
         parts.append(f"mix span_qa=1,{a['mix']}")
+    if seed:
+        parts.append(f"seed {a['seed']}")
     return ", ".join(parts)
+
+
+def by_setting(runs: list[dict[str, Any]]) -> list[str]:
+    """Table rows for the settings run with several seeds: mean and range of each score over the seeds."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in runs:
+        groups.setdefault(describe(r, seed=False), []).append(r)
+    rows = []
+    for setting, members in groups.items():
+        if len(members) < 2:
+            continue
+        cells = []
+        for key in (("ropes", "em"), ("ropes", "f1"), ("template", "em")):
+            values = [m[key[0]][key[1]] for m in members]
+            cells.append(f"{sum(values) / len(values):.1f} ({min(values):.1f}-{max(values):.1f})")
+        names = ", ".join(m["name"] for m in members)
+        rows.append(f"| {setting} | {len(members)} ({names}) | " + " | ".join(cells) + " |")
+    return rows
 
 
 def summary_markdown(runs: list[dict[str, Any]]) -> str:
@@ -386,6 +407,17 @@ def summary_markdown(runs: list[dict[str, Any]]) -> str:
             f"| {'-' if final is None else f'{final:.2f}'} | {r['train_wall_s']:.0f} | {r['eval_wall_s']:.0f} "
             f"| {load:.1f} | {describe(r)} |"
         )
+    seeded = by_setting(runs)
+    if seeded:
+        lines += [
+            "",
+            "Settings run with several seeds (the seed sets the adapter init, the data order and rows, and the "
+            "fresh template samples): mean (min-max).",
+            "",
+            "| setting | seeds | ROPES EM | ROPES F1 | template EM |",
+            "| --- | --- | --- | --- | --- |",
+            *seeded,
+        ]
     lines += ["", "Notes per run:", ""]
     lines += [f"- **{r['name']}**: {r['note'] or describe(r)}" for r in runs]
     lines += ["", "![scores and loss](summary.png)", ""]
@@ -393,30 +425,43 @@ def summary_markdown(runs: list[dict[str, Any]]) -> str:
 
 
 def summary_plot(runs: list[dict[str, Any]], path: Path) -> None:
-    """Bars of ROPES EM/F1 and template EM per run, and the training loss curves."""
+    """Bars of ROPES EM/F1 and template EM per run; ROPES F1 against template EM (the trade-off between
+    learning the rule and transferring); the training loss curves."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
-    fig, (bars, curves) = plt.subplots(1, 2, figsize=(14, 4.8), gridspec_kw={"width_ratios": [3, 2]})
+    fig = plt.figure(figsize=(14, 9))
+    grid = fig.add_gridspec(2, 2)
+    bars, trade, curves = fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])
     names = [r["name"] for r in runs]
     x = np.arange(len(runs))
     for k, (label, key) in enumerate([("ROPES EM", ("ropes", "em")), ("ROPES F1", ("ropes", "f1"))]):
         bars.bar(x + (k - 1) * 0.27, [r[key[0]][key[1]] for r in runs], 0.27, label=label)
     bars.bar(x + 0.27, [r["template"]["em"] for r in runs], 0.27, label="template EM (fresh)")
-    bars.set_xticks(x, names, rotation=25, ha="right")
+    bars.set_xticks(x, names, rotation=20, ha="right")
     bars.set(ylabel="score (%)", title="Real task vs template rule")
     bars.legend()
+    for r in runs:
+        trade.scatter(r["template"]["em"], r["ropes"]["f1"], color="C1" if r["training"] else "C7")
+        trade.annotate(
+            r["name"], (r["template"]["em"], r["ropes"]["f1"]), fontsize=8, xytext=(4, 3), textcoords="offset points"
+        )
+    trade.set(
+        xlabel="template EM on fresh span_qa samples (%)",
+        ylabel="ROPES F1 (%)",
+        title="Learning the rule vs transferring",
+    )
     for r in runs:
         if r["training"] and r["training"]["losses"]:
             steps, losses = zip(*r["training"]["losses"])
             curves.plot(steps, losses, marker=".", label=r["name"])
     curves.set(xlabel="step", ylabel="training loss (answer tokens)", title="Training loss")
-    curves.legend()
+    curves.legend(fontsize=7, ncol=2)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
