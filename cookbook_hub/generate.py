@@ -125,24 +125,39 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_partials(out: Path) -> None:
-    """Delete `.NAME.partial-PID` siblings left by runs that were killed (their PID is gone)."""
-    for stale in out.parent.glob(f".{out.name}.partial-*"):
-        pid = stale.name.rsplit("-", 1)[-1]
+def _dead_runs(out: Path, kind: str) -> list[Path]:
+    """`.NAME.KIND-PID` siblings of `out` whose process is gone."""
+    found = []
+    for path in out.parent.glob(f".{out.name}.{kind}-*"):
+        pid = path.name.rsplit("-", 1)[-1]
         if pid.isdigit() and not _pid_alive(int(pid)):
-            _remove(stale)
+            found.append(path)
+    return found
+
+
+def remove_stale_partials(out: Path) -> None:
+    """Clean up after runs that were killed (their PID is gone): delete their `.NAME.partial-PID` siblings, and
+    put back a previous output they had moved aside (`.NAME.replaced-PID`) but not yet replaced."""
+    for stale in _dead_runs(out, "partial"):
+        _remove(stale)
+    for moved in _dead_runs(out, "replaced"):
+        if out.exists() or out.is_symlink():
+            _remove(moved)
+        else:
+            moved.rename(out)
 
 
 @contextmanager
 def atomic_path(out: Path, overwrite: bool) -> Iterator[Path]:
     """Yield a temporary sibling of `out`; on success move it into place, on failure delete it.
 
-    The previous `out`, if any, stays intact until the new one is complete. A run killed with
-    SIGKILL leaves only a hidden `.NAME.partial-PID` sibling, removed by the next run.
+    The previous `out`, if any, stays intact until the new one is complete, and is put back if the swap
+    itself is interrupted. A run killed with SIGKILL leaves only hidden siblings (`.NAME.partial-PID`,
+    and during the swap `.NAME.replaced-PID`), which the next run removes or puts back.
     """
-    check_output(out, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_partials(out)
+    check_output(out, overwrite)
     tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
     _remove(tmp)
     try:
@@ -150,7 +165,11 @@ def atomic_path(out: Path, overwrite: bool) -> Iterator[Path]:
         if out.exists():
             old = out.with_name(f".{out.name}.replaced-{os.getpid()}")
             out.rename(old)
-            tmp.rename(out)
+            try:
+                tmp.rename(out)
+            except BaseException:
+                old.rename(out)
+                raise
             _remove(old)
         else:
             tmp.rename(out)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from pathlib import Path
 
 import datasets
 import pyarrow as pa
@@ -257,6 +258,37 @@ def test_stale_partials_of_dead_runs_are_removed(tmp_path, small_copy):
     assert not stale.exists()
     assert live.exists()
     assert pq.read_table(out).num_rows == 10
+
+
+def test_a_previous_output_moved_aside_by_a_killed_run_is_put_back(tmp_path, small_copy):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    out = tmp_path / "rows.parquet"
+    generate(small_copy, 10, out, progress=False)
+    old = out.read_bytes()
+    out.rename(tmp_path / f".rows.parquet.replaced-{dead.pid}")  # killed between the two renames of the swap
+    with pytest.raises(OutputExistsError):
+        generate(small_copy, 20, out, progress=False)  # the put-back output is protected like any other
+    assert out.read_bytes() == old
+    assert names_in(tmp_path) == ["rows.parquet"]
+
+
+def test_an_interrupted_swap_puts_the_previous_output_back(tmp_path, monkeypatch, small_copy):
+    out = tmp_path / "rows.parquet"
+    generate(small_copy, 10, out, progress=False)
+    old = out.read_bytes()
+    real_rename = Path.rename
+
+    def interrupted(self, target):
+        if self.name.startswith(".rows.parquet.partial-"):
+            raise KeyboardInterrupt
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        generate(small_copy, 20, out, overwrite=True, progress=False)
+    assert out.read_bytes() == old
+    assert names_in(tmp_path) == ["rows.parquet"]
 
 
 # --- argument errors -------------------------------------------------------------------------------
