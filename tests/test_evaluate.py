@@ -221,6 +221,20 @@ def test_base_run_has_the_adapter_disabled(tiny_run):
     assert loglikelihoods("base") != loglikelihoods("adapter")
 
 
+def test_every_gpt4all_task_runs_offline_on_local_copies(tiny_model, gpt4all_local_copies):
+    evaluation = evaluate(
+        str(tiny_model), tasks="gpt4all", data_dir=gpt4all_local_copies, batch_size=2, log_samples=True
+    )
+    run = evaluation.runs["base"]
+    assert set(run["results"]) == set(GPT4ALL_TASKS)
+    for task in GPT4ALL_TASKS:
+        assert run["n-samples"][task]["effective"] == 2, task
+        assert 0.0 <= metrics_of(run, task)["acc"] <= 1.0, task
+    # the gold answers lm-eval read from the local files are the ones written there
+    targets = {task: sorted(s["target"] for s in run["samples"][task]) for task in ("hellaswag", "arc_challenge")}
+    assert targets == {"hellaswag": [1, 3], "arc_challenge": [1, 2]}
+
+
 def test_smollm2_on_the_shared_files(shared_data_dir):
     files = ",".join(str(shared_data_dir / name) for name in (ROPES, SIQA, PHYSICS))
     evaluation = evaluate(None, tasks=files, limit=8)
