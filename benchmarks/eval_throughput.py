@@ -156,7 +156,6 @@ def main() -> None:
     for task_type, spec, limit in tasks:
         for batch_size, lm in lms.items():
             report["rows"].append(row(task_type, spec, limit, batch_size, lm, seconds[task_type, batch_size]))
-    report["rows"].sort(key=lambda r: ([t for t, _, _ in tasks].index(r["task_type"]), r["batch_size"] != "auto"))
     args.results_dir.mkdir(parents=True, exist_ok=True)
     (args.results_dir / "eval_throughput.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     table = markdown(report)

@@ -135,7 +135,7 @@ def _dead_runs(out: Path, kind: str) -> list[Path]:
     return found
 
 
-def remove_stale_partials(out: Path) -> None:
+def recover_from_dead_runs(out: Path) -> None:
     """Clean up after runs that were killed (their PID is gone): delete their `.NAME.partial-PID` siblings, and
     put back a previous output they had moved aside (`.NAME.replaced-PID`) but not yet replaced."""
     for stale in _dead_runs(out, "partial"):
@@ -156,7 +156,7 @@ def atomic_path(out: Path, overwrite: bool) -> Iterator[Path]:
     and during the swap `.NAME.replaced-PID`), which the next run removes or puts back.
     """
     out.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_partials(out)
+    recover_from_dead_runs(out)
     check_output(out, overwrite)
     tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
     _remove(tmp)

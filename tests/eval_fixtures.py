@@ -34,26 +34,9 @@ BOOLQ_ROWS = [
 ]
 
 
-# Two rows per GPT4ALL task in the columns of its Hub dataset (the split lm-eval evaluates), as a user would
-# export them for --data-dir.
-GPT4ALL_LOCAL_ROWS: dict[str, tuple[str, list[dict]]] = {
-    "arc_easy": (
-        "test",
-        [
-            {
-                "id": "e1",
-                "question": "What does a thermometer measure?",
-                "choices": {"text": ["temperature", "mass", "speed"], "label": ["A", "B", "C"]},
-                "answerKey": "A",
-            },
-            {
-                "id": "e2",
-                "question": "Which of these is a mammal?",
-                "choices": {"text": ["shark", "frog", "whale"], "label": ["A", "B", "C"]},
-                "answerKey": "C",
-            },
-        ],
-    ),
+# Two rows per GPT4ALL task (besides arc_easy and boolq, made from ARC_ROWS and BOOLQ_ROWS) in the columns of its
+# Hub dataset, for the split lm-eval evaluates, as a user would export them for --data-dir.
+OTHER_GPT4ALL_ROWS: dict[str, tuple[str, list[dict]]] = {
     "arc_challenge": (
         "test",
         [
@@ -71,23 +54,6 @@ GPT4ALL_LOCAL_ROWS: dict[str, tuple[str, list[dict]]] = {
                 "question": "Which force keeps the planets in orbit around the Sun?",
                 "choices": {"text": ["friction", "magnetism", "gravity", "tension"], "label": ["A", "B", "C", "D"]},
                 "answerKey": "C",
-            },
-        ],
-    ),
-    "boolq": (
-        "validation",
-        [
-            {
-                "passage": "Water boils at 100 degrees Celsius at sea level.",
-                "question": "does water boil at 100 degrees celsius",
-                "label": 1,
-                "idx": 0,
-            },
-            {
-                "passage": "The moon orbits the Earth about once a month.",
-                "question": "does the moon orbit the sun every day",
-                "label": 0,
-                "idx": 1,
             },
         ],
     ),
@@ -234,22 +200,37 @@ def yes_no_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_task_file(tmp_path_factory.mktemp("yes-no") / "yes_no_facts.jsonl", yes_no_rows())
 
 
+def arc_rows(rows: list[tuple[str, list[str], str]]) -> list[dict]:
+    """ARC rows in the columns of allenai/ai2_arc."""
+    return [
+        {"id": f"arc-{i}", "question": q, "choices": {"text": c, "label": ["A", "B", "C"]}, "answerKey": key}
+        for i, (q, c, key) in enumerate(rows)
+    ]
+
+
+def boolq_rows() -> list[dict]:
+    """BoolQ rows in the columns of super_glue/boolq."""
+    return [{"passage": p, "question": q, "label": label, "idx": i} for i, (p, q, label) in enumerate(BOOLQ_ROWS)]
+
+
+def write_local_copies(root: Path, copies: dict[str, tuple[str, list[dict]]]) -> Path:
+    """A --data-dir: `<task>/<split>.parquet` for the tasks evaluated on a test split, `.jsonl` for the others."""
+    import datasets
+
+    for task, (split, rows) in copies.items():
+        (root / task).mkdir()
+        if split == "test":
+            datasets.Dataset.from_list(rows).to_parquet(root / task / f"{split}.parquet")
+        else:
+            write_task_file(root / task / f"{split}.jsonl", rows)
+    return root
+
+
 @pytest.fixture(scope="session")
 def gpt4all_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Local copies in the documented layout: arc_easy as Parquet, boolq as JSON Lines (a few rows each)."""
-    import datasets
-
-    root = tmp_path_factory.mktemp("gpt4all-data")
-    (root / "arc_easy").mkdir()
-    arc = [
-        {"id": f"arc-{i}", "question": q, "choices": {"text": c, "label": ["A", "B", "C"]}, "answerKey": key}
-        for i, (q, c, key) in enumerate(ARC_ROWS)
-    ]
-    datasets.Dataset.from_list(arc).to_parquet(root / "arc_easy" / "test.parquet")
-    (root / "boolq").mkdir()
-    boolq = [{"passage": p, "question": q, "label": label, "idx": i} for i, (p, q, label) in enumerate(BOOLQ_ROWS)]
-    write_task_file(root / "boolq" / "validation.jsonl", boolq)
-    return root
+    copies = {"arc_easy": ("test", arc_rows(ARC_ROWS)), "boolq": ("validation", boolq_rows())}
+    return write_local_copies(tmp_path_factory.mktemp("gpt4all-data"), copies)
 
 
 @pytest.fixture(scope="session")
@@ -290,14 +271,6 @@ def adapter_copy(tmp_path: Path, trained_adapter: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def gpt4all_local_copies(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A --data-dir with every GPT4ALL task: Parquet for the ones with a test split, JSON Lines for the rest."""
-    import datasets
-
-    root = tmp_path_factory.mktemp("gpt4all-local")
-    for task, (split, rows) in GPT4ALL_LOCAL_ROWS.items():
-        (root / task).mkdir()
-        if split == "test":
-            datasets.Dataset.from_list(rows).to_parquet(root / task / f"{split}.parquet")
-        else:
-            write_task_file(root / task / f"{split}.jsonl", rows)
-    return root
+    """A --data-dir with every GPT4ALL task, two rows each."""
+    copies = {"arc_easy": ("test", arc_rows(ARC_ROWS[:2])), "boolq": ("validation", boolq_rows())}
+    return write_local_copies(tmp_path_factory.mktemp("gpt4all-local"), copies | OTHER_GPT4ALL_ROWS)
