@@ -22,6 +22,8 @@ def train_cmd(**options: Any) -> None:
     from cookbook_hub.trainer import train
 
     result = train(TrainConfig(**options))
+    if not result.main_process:
+        return
     metrics = result.metrics
     stdout.print(
         f"trained {metrics['global_step']} steps in {metrics['train_runtime']:.1f} s "

@@ -131,6 +131,7 @@ def render_model_card(
         data=args["data"],
         lora=args["lora"],
         config=config,
+        precision=args["precision"],
         args=trainer_args,
         effective_batch=trainer_args["per_device_train_batch_size"]
         * trainer_args["gradient_accumulation_steps"]

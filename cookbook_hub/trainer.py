@@ -117,13 +117,26 @@ class Hardware:
         return self.accelerator == "cuda"
 
 
+def process_state() -> Any:
+    """This process's accelerate state. Without CUDA it is a CPU state, so that processes launched together
+    (`accelerate launch`, `torchrun`) train data-parallel over gloo instead of as independent copies."""
+    import torch
+    from accelerate import PartialState
+
+    return PartialState(cpu=not torch.cuda.is_available())
+
+
 def detect_hardware() -> Hardware:
     """CUDA GPUs (bf16 when supported, flash attention when installed, else SDPA) or the CPU (fp32, SDPA)."""
     import torch
-    from accelerate import PartialState
     from transformers.utils import is_flash_attn_2_available
 
-    processes = PartialState().num_processes
+    processes = process_state().num_processes
+    if not torch.cuda.is_available() and os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true":
+        raise TrainError(
+            "FSDP shards the model over CUDA GPUs and this machine has none",
+            fix="on the CPU, launch with scripts/accelerate/ddp.yaml and --mixed_precision no",
+        )
     if torch.cuda.is_available():
         attention = "flash_attention_2" if is_flash_attn_2_available() else "sdpa"
         name, count = torch.cuda.get_device_name(0), torch.cuda.device_count()
@@ -268,8 +281,10 @@ def sft_config(config: TrainConfig, hardware: Hardware) -> Any:
         save_total_limit=2,
         logging_steps=min(config.logging_steps, max(1, config.steps // 4)) if config.steps else config.logging_steps,
         include_num_input_tokens_seen="non_padding",
+        use_cpu=not hardware.gpu,
         bf16=hardware.bf16,
         activation_checkpointing=hardware.gpu,
+        ddp_find_unused_parameters=False,  # every LoRA weight takes part in every step
         dataloader_num_workers=workers,
         dataloader_persistent_workers=workers > 0,
         dataloader_pin_memory=hardware.gpu,
@@ -331,6 +346,10 @@ class TrainingRun:
                 "total_parameters": total,
             },
             "tokenizer_saved": self.tokenizer_changed,
+            "precision": {  # the launcher's mixed precision (`accelerate launch`) applies when the args set none
+                "weights": str(next(self.trainer.model.parameters()).dtype).removeprefix("torch."),
+                "autocast": self.trainer.accelerator.mixed_precision,
+            },
             "trainer_args": json.loads(self.trainer.args.to_json_string()),
         }
 
@@ -357,15 +376,14 @@ class TrainingRun:
 
 def prepare(config: TrainConfig, callbacks: Sequence[Any] = ()) -> TrainingRun:
     """Check the request (output, data, config, model, target modules, max length) and build the trainer."""
-    from accelerate import PartialState
     from transformers import ProgressCallback
     from trl import SFTTrainer
 
+    hardware = detect_hardware()
     resume_from = check_out(Path(config.out), config.resume)
-    with PartialState().main_process_first():  # one process builds, pulls or converts into the cache
+    with process_state().main_process_first():  # one process builds, pulls or converts into the cache
         data = load_training_data(config.data, config.config)
         base = resolve_base_model(config.model)
-    hardware = detect_hardware()
     tokenizer, changed = load_tokenizer(base.path)
     examples = sft_examples(data.dataset, tokenizer)
     check_prompt_lengths(examples, tokenizer, config.max_length)
@@ -417,12 +435,15 @@ def save_adapter(run: TrainingRun, metrics: dict[str, Any]) -> Path:
 
 @dataclass(frozen=True)
 class TrainResult:
-    """What `train` produced: the adapter folder, its metrics, and the trained model (a PeftModel)."""
+    """What `train` produced: the adapter folder, its metrics, and the trained model (a PeftModel).
+
+    Under `accelerate launch` every process returns one; `main_process` is true for the one that wrote OUT."""
 
     out: Path
     metrics: dict[str, Any]
     model: Any
     tokenizer: Any
+    main_process: bool
 
 
 def train(config: TrainConfig, callbacks: Sequence[Any] = ()) -> TrainResult:
@@ -431,4 +452,4 @@ def train(config: TrainConfig, callbacks: Sequence[Any] = ()) -> TrainResult:
     output = run.trainer.train(resume_from_checkpoint=run.resume_from)
     metrics = run.metrics(output.metrics)
     out = save_adapter(run, metrics)
-    return TrainResult(out, metrics, run.trainer.model, run.tokenizer)
+    return TrainResult(out, metrics, run.trainer.model, run.tokenizer, run.trainer.accelerator.is_main_process)

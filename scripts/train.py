@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     except CookbookError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return USER_ERROR_EXIT
-    print(f"wrote the adapter to {result.out}")
+    if result.main_process:
+        print(f"wrote the adapter to {result.out}")
     return 0
 
 

@@ -9,6 +9,10 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import json
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,7 +25,7 @@ from typer.testing import CliRunner
 from cookbook_hub.cli import app
 from cookbook_hub.models import SMOLLM2_HUB_ID, SMOLLM2_PACKAGE, resolve_model
 from cookbook_hub.publisher import publish, pull
-from cookbook_hub.trainer import CHECKPOINTS, TrainConfig, TrainError, prepare, train
+from cookbook_hub.trainer import CHECKPOINTS, TrainConfig, TrainError, flag, prepare, train
 
 pytest_plugins = ["tiny_models"]
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -138,9 +142,11 @@ def test_loss_falls_and_the_adapter_folder_is_complete(tmp_path, monkeypatch, co
     args = json.loads((out / "training_args.json").read_text())
     assert args["train_config"]["steps"] == 24 and args["trainer_args"]["max_steps"] == 24
     assert args["data"]["kind"] == "recipe" and args["data"]["recipe"] == "tiny-copy"
+    assert args["precision"] == {"weights": "float32", "autocast": "no"}  # the CPU trains in fp32
     assert json.loads((out / "adapter_config.json").read_text())["base_model_name_or_path"] == str(tiny_llama)
     card = ModelCard.load(out / "README.md")
     assert card.data.base_model == tiny_llama.name and card.data.library_name == "peft"
+    assert "| precision | float32 weights, no autocast, sdpa attention |" in card.text
 
 
 def first_batch(run, size: int = 4) -> dict[str, torch.Tensor]:
@@ -274,6 +280,60 @@ def test_tiny_adapter_round_trips_through_a_hub_folder(tmp_path, copy_data, tiny
     assert publish(result.out, str(hub), tag="v0.1.0").repo_type == "model"
     pulled = pull(str(hub), "v0.1.0", tmp_path / "pulled")
     assert_round_trip(result, pulled, str(tiny_llama))
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now, for the launcher's rendezvous."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def as_flags(config: TrainConfig) -> list[str]:
+    """The command line of `config`: a flag per field that differs from its default."""
+    flags = []
+    for spec in dataclasses.fields(config):
+        value = getattr(config, spec.name)
+        if value is True:
+            flags.append(flag(spec.name))
+        elif value != spec.default:
+            flags += [flag(spec.name), *map(str, value if isinstance(value, list) else [value])]
+    return flags
+
+
+@pytest.mark.slow
+def test_ddp_launch_on_two_cpu_processes_matches_one_process_with_the_whole_batch(
+    tmp_path, monkeypatch, copy_recipe, tiny_llama
+):
+    monkeypatch.setenv("COOKBOOK_HUB_CACHE", str(tmp_path / "cache"))
+    whole_batch = tiny_config(copy_recipe, tiny_llama, tmp_path / "one", steps=6, batch_size=8)
+    halves = dataclasses.replace(whole_batch, batch_size=4, out=str(tmp_path / "ddp"))
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", "scripts/accelerate/ddp.yaml",
+              "--num_processes", "2", "--main_process_port", str(free_port()), "--mixed_precision", "no"]  # fmt: skip
+    ddp = subprocess.run(
+        [*launch, "scripts/train.py", *as_flags(halves)],
+        cwd=REPO_ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert ddp.returncode == 0, ddp.stderr[-3000:]
+    assert ddp.stdout.count("wrote the adapter") == 1  # only the main process reports (and writes)
+    assert len(list((tmp_path / "cache" / "datasets").iterdir())) == 1  # the main process built the recipe once
+    one = train(whole_batch)
+    metrics = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
+    assert metrics["hardware"]["processes"] == 2 and one.metrics["hardware"]["processes"] == 1
+    assert metrics["tokens_seen"] == one.metrics["tokens_seen"]  # counted over both processes
+    assert "8 = 4 per device × 1 accumulation steps × 2 processes" in (tmp_path / "ddp" / "README.md").read_text()
+    expected, actual = load_file(one.out / ADAPTER_WEIGHTS), load_file(tmp_path / "ddp" / ADAPTER_WEIGHTS)
+    assert expected.keys() == actual.keys()
+    for name, tensor in expected.items():  # each process takes half of every batch and gradients are averaged
+        torch.testing.assert_close(actual[name], tensor, atol=ATOL, rtol=0)
+
+
+def test_fsdp_without_cuda_is_refused_before_anything_loads(tmp_path, monkeypatch):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: FSDP is allowed")
+    monkeypatch.setenv("ACCELERATE_USE_FSDP", "true")  # what `accelerate launch --config_file fsdp.yaml` sets
+    with pytest.raises(TrainError, match=r"(?s)FSDP shards the model over CUDA GPUs.*ddp\.yaml"):
+        prepare(TrainConfig(data="no/such/data", out=str(tmp_path / "adapter")))  # refused before the data is read
 
 
 @pytest.fixture(scope="session")
