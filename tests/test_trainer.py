@@ -22,6 +22,7 @@ from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, TrainerCallback
 from typer.testing import CliRunner
 
+from cookbook_hub import trainer as trainer_module
 from cookbook_hub.cli import app
 from cookbook_hub.models import SMOLLM2_HUB_ID, SMOLLM2_PACKAGE, resolve_model
 from cookbook_hub.publisher import publish, pull
@@ -244,6 +245,26 @@ def test_resume_reaches_the_same_adapter_as_an_uninterrupted_run(tmp_path, copy_
     assert expected.keys() == actual.keys()
     for name, tensor in expected.items():
         torch.testing.assert_close(actual[name], tensor, atol=1e-6, rtol=0)  # same data order, RNG and optimizer state
+
+
+def test_the_gpu_settings_train_the_same_adapter(tmp_path, monkeypatch, copy_data, tiny_llama):
+    """Activation checkpointing and dataloader workers change how a step runs, not what it computes. Only the
+    hardware detection is faked (no GPU here): a CUDA machine without bf16, so the weights stay in fp32."""
+    cpu = train(tiny_config(copy_data, tiny_llama, tmp_path / "cpu"))
+    gpu_like = trainer_module.Hardware("cuda", "a GPU", 1, 1, bf16=False, attention="sdpa")
+    monkeypatch.setattr(trainer_module, "detect_hardware", lambda: gpu_like)
+    run = prepare(tiny_config(copy_data, tiny_llama, tmp_path / "gpu"))
+    recomputed = []  # checkpointed layers run their attention again in the backward pass
+    run.trainer.model.get_base_model().model.layers[0].self_attn.register_forward_hook(lambda *_: recomputed.append(1))
+    run.trainer.train()
+    args = run.trainer.args
+    assert args.activation_checkpointing and args.dataloader_num_workers == min(4, os.cpu_count())
+    assert len(recomputed) == 2 * 4  # a forward and a recompute in each of the 4 steps
+    expected, actual = load_file(cpu.out / ADAPTER_WEIGHTS), dict(run.trainer.model.named_parameters())
+    for name, tensor in expected.items():  # every LoRA weight got its gradient through the checkpoints
+        torch.testing.assert_close(
+            actual[name.replace(".weight", ".default.weight")].detach(), tensor, atol=ATOL, rtol=0
+        )
 
 
 class DiskFullAfterTraining(TrainerCallback):
