@@ -132,16 +132,16 @@ def detect_hardware() -> Hardware:
     from transformers.utils import is_flash_attn_2_available
 
     processes = process_state().num_processes
-    if not torch.cuda.is_available() and os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true":
-        raise TrainError(
-            "FSDP shards the model over CUDA GPUs and this machine has none",
-            fix="on the CPU, launch with scripts/accelerate/ddp.yaml and --mixed_precision no",
-        )
-    if torch.cuda.is_available():
-        attention = "flash_attention_2" if is_flash_attn_2_available() else "sdpa"
-        name, count = torch.cuda.get_device_name(0), torch.cuda.device_count()
-        return Hardware("cuda", name, count, processes, torch.cuda.is_bf16_supported(), attention)
-    return Hardware("cpu", f"{cpu_name()} ({os.cpu_count()} cores)", 1, processes, False, "sdpa")
+    if not torch.cuda.is_available():
+        if os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true":
+            raise TrainError(
+                "FSDP shards the model over CUDA GPUs and this machine has none",
+                fix="on the CPU, launch with scripts/accelerate/ddp.yaml and --mixed_precision no",
+            )
+        return Hardware("cpu", f"{cpu_name()} ({os.cpu_count()} cores)", 1, processes, False, "sdpa")
+    attention = "flash_attention_2" if is_flash_attn_2_available() else "sdpa"
+    name, count = torch.cuda.get_device_name(0), torch.cuda.device_count()
+    return Hardware("cuda", name, count, processes, torch.cuda.is_bf16_supported(), attention)
 
 
 def cpu_name() -> str:

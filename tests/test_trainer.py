@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import torch
 from huggingface_hub import ModelCard
+from peft import get_peft_model_state_dict
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, TrainerCallback
 from typer.testing import CliRunner
@@ -59,6 +60,13 @@ def logits(model, input_ids: torch.Tensor) -> torch.Tensor:
     model.eval()
     with torch.no_grad():
         return model(input_ids=input_ids).logits
+
+
+def assert_same_adapter(expected: dict[str, torch.Tensor], actual: dict[str, torch.Tensor], atol: float = ATOL) -> None:
+    """The same LoRA weights, name for name (as saved in adapter_model.safetensors), to `atol`."""
+    assert expected.keys() == actual.keys()
+    for name, tensor in expected.items():
+        torch.testing.assert_close(actual[name], tensor, atol=atol, rtol=0, msg=lambda m, name=name: f"{name}: {m}")
 
 
 def assert_round_trip(result, pulled: Path, base_path: str) -> None:
@@ -241,10 +249,8 @@ def test_resume_reaches_the_same_adapter_as_an_uninterrupted_run(tmp_path, copy_
         train(config("resumed"))
     resumed = train(config("resumed", resume=True))
     assert resumed.metrics["resumed_from"] == "checkpoint-2" and resumed.metrics["steps_this_run"] == 4
-    expected, actual = load_file(whole.out / ADAPTER_WEIGHTS), load_file(resumed.out / ADAPTER_WEIGHTS)
-    assert expected.keys() == actual.keys()
-    for name, tensor in expected.items():
-        torch.testing.assert_close(actual[name], tensor, atol=1e-6, rtol=0)  # same data order, RNG and optimizer state
+    # same data order, RNG and optimizer state
+    assert_same_adapter(load_file(whole.out / ADAPTER_WEIGHTS), load_file(resumed.out / ADAPTER_WEIGHTS), atol=1e-6)
 
 
 def test_the_gpu_settings_train_the_same_adapter(tmp_path, monkeypatch, copy_data, tiny_llama):
@@ -260,11 +266,8 @@ def test_the_gpu_settings_train_the_same_adapter(tmp_path, monkeypatch, copy_dat
     args = run.trainer.args
     assert args.activation_checkpointing and args.dataloader_num_workers == min(4, os.cpu_count())
     assert len(recomputed) == 2 * 4  # a forward and a recompute in each of the 4 steps
-    expected, actual = load_file(cpu.out / ADAPTER_WEIGHTS), dict(run.trainer.model.named_parameters())
-    for name, tensor in expected.items():  # every LoRA weight got its gradient through the checkpoints
-        torch.testing.assert_close(
-            actual[name.replace(".weight", ".default.weight")].detach(), tensor, atol=ATOL, rtol=0
-        )
+    # every LoRA weight got its gradient through the checkpoints
+    assert_same_adapter(load_file(cpu.out / ADAPTER_WEIGHTS), get_peft_model_state_dict(run.trainer.model))
 
 
 class DiskFullAfterTraining(TrainerCallback):
@@ -343,10 +346,8 @@ def test_ddp_launch_on_two_cpu_processes_matches_one_process_with_the_whole_batc
     assert metrics["hardware"]["processes"] == 2 and one.metrics["hardware"]["processes"] == 1
     assert metrics["tokens_seen"] == one.metrics["tokens_seen"]  # counted over both processes
     assert "8 = 4 per device × 1 accumulation steps × 2 processes" in (tmp_path / "ddp" / "README.md").read_text()
-    expected, actual = load_file(one.out / ADAPTER_WEIGHTS), load_file(tmp_path / "ddp" / ADAPTER_WEIGHTS)
-    assert expected.keys() == actual.keys()
-    for name, tensor in expected.items():  # each process takes half of every batch and gradients are averaged
-        torch.testing.assert_close(actual[name], tensor, atol=ATOL, rtol=0)
+    # each process takes half of every batch and gradients are averaged
+    assert_same_adapter(load_file(one.out / ADAPTER_WEIGHTS), load_file(tmp_path / "ddp" / ADAPTER_WEIGHTS))
 
 
 def test_fsdp_without_cuda_is_refused_before_anything_loads(tmp_path, monkeypatch):
