@@ -3,8 +3,8 @@
     python benchmarks/build.py                 # 1,000,000 rows, 1 and 2 processes
     python benchmarks/build.py --rows 100000   # quicker
 
-For each process count, one fresh child process builds the recipe (`cookbook_hub.build.build`)
-and publishes it to a local hub folder (`cookbook_hub.publisher.publish`, one git commit). It
+For each process count, one fresh child process builds the recipe (`cookbook_hub.dataset.builder.build`)
+and publishes it to a local hub folder (`cookbook_hub.hub.publish.publish`, one git commit). It
 reports wall time of each phase, rows/s and MB/s of formatted text (prompt + completion) for the
 build, and peak RSS (the child's own and that of its largest worker process). Results go to
 benchmarks/results/build.{json,md}.
@@ -31,15 +31,19 @@ MARK = "BUILD-RESULT "
 
 def child(rows: int, num_proc: int, work: Path) -> dict[str, Any]:
     """Build and publish in this process; return the measurements."""
-    from cookbook_hub.build import build, read_manifest
-    from cookbook_hub.publisher import publish
+    from cookbook_hub.card.dataset_card import write_dataset_card
+    from cookbook_hub.dataset.builder import build
+    from cookbook_hub.folders import DatasetFolder
+    from cookbook_hub.hub.publish import publish
 
     start = time.perf_counter()
-    result = build("gpt4all", work / "gpt4all", n=rows, num_proc=num_proc, progress=False)
+    result = build(
+        "gpt4all", work / "gpt4all", n=rows, num_proc=num_proc, progress=False, finish=write_dataset_card
+    )
     built = time.perf_counter()
     published = publish(result.path, str(work / "hub" / "bench" / "cookbook-gpt4all"), tag="v0.1.0")
     done = time.perf_counter()
-    manifest = read_manifest(result.path)
+    manifest = DatasetFolder(result.path).manifest()
     splits = [s for c in manifest["configs"].values() for s in c["splits"].values()]
     text = sum(s["text_bytes"] for s in splits)
     parquet = sum((result.path / f).stat().st_size for s in splits for f in s["files"])

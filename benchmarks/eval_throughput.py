@@ -11,7 +11,7 @@ The model is loaded once per batch size; each measurement times one `lm_eval.sim
 one task (request building, model calls and scoring, not model loading). Measurements are repeated
 round-robin over task types and batch sizes (`--repeats`), so load from other processes falls on all
 of them alike; the table shows the median (and the range) of the repeats. On CPU, `auto` is a fixed
-batch of `cookbook_hub.evaluate.CPU_AUTO_BATCH_SIZE` (see docs/evaluation.md).
+batch of `cookbook_hub.eval.runner.CPU_AUTO_BATCH_SIZE` (see docs/evaluation.md).
 Results go to benchmarks/results/eval_throughput.{json,md}.
 """
 
@@ -51,7 +51,7 @@ def run_one(lm: Any, spec: str, limit: int) -> float:
     """Seconds for one simple_evaluate call of `lm` on the task `spec`."""
     from lm_eval import simple_evaluate
 
-    from cookbook_hub.evaluate import load_tasks, plan_tasks, task_manager
+    from cookbook_hub.eval.runner import load_tasks, plan_tasks, task_manager
 
     with tempfile.TemporaryDirectory() as include_dir:
         plan = plan_tasks(spec, Path(include_dir))
@@ -127,7 +127,7 @@ def main() -> None:
     """Run every task type at every batch size, print the table and write the results."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-    from cookbook_hub.evaluate import load_lm
+    from cookbook_hub.eval.runner import load_lm
     from cookbook_hub.models import DEFAULT_MODEL, resolve_model
 
     args = parse_args()

@@ -39,7 +39,7 @@ RESULT_MARK = "BENCH-RESULT "
 PROCS = (1, 2)
 RG = "reasoning-gym"
 RG_TASKS = ("word_sorting", "letter_counting")
-RG_BATCH_ROWS = 4096  # the same batch size as cookbook_hub.generate.CHUNK_ROWS
+RG_BATCH_ROWS = 4096  # the same batch size as cookbook_hub.generation.generate.CHUNK_ROWS
 MB = 1e6
 PER_CORE_TARGET_MBS = 25.0
 SCALING_TARGET = 1.8  # "near-linear" with 2 processes: at least 90 % efficiency
@@ -167,7 +167,7 @@ class TreeRssSampler:
 # --- one configuration, inside a child process ----------------------------------------------------
 def run_template(name: str, rows: int, num_proc: int, out: Path, seed: int) -> dict[str, Any]:
     """Generate `rows` of template `name` into Parquet with cookbook_hub's own `generate`."""
-    from cookbook_hub.generate import generate
+    from cookbook_hub.generation.generate import generate
     from cookbook_hub.templates import get_template
 
     template = get_template(name)
@@ -245,6 +245,7 @@ def preimport(kind: str) -> None:
         import reasoning_gym  # noqa: F401
     else:
         import cookbook_hub.generate  # noqa: F401
+
         import cookbook_hub.templates  # noqa: F401
 
 

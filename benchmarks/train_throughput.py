@@ -9,7 +9,7 @@ Run from the repository root:
 Configurations (`--configs`, comma-separated; each runs in a fresh child process, so start-up, memory and
 caches do not carry over):
 
-- `ours`: `cookbook_hub.trainer.prepare(TrainConfig(...)).trainer`, exactly as `cookbook-hub train` builds it;
+- `ours`: `cookbook_hub.train.trainer.prepare(TrainConfig(...)).trainer`, exactly as `cookbook-hub train` builds it;
 - `trl-default`: `SFTTrainer(model=PATH, args=SFTConfig(...), train_dataset=..., peft_config=...)` with SFTConfig
   defaults except the shared knobs. On TRL 1.x that means activation checkpointing, an fp32 model and bf16
   autocast. Without a GPU, `SFTConfig()` refuses bf16 ("Your setup doesn't support bf16/gpu"), so on CPU this
@@ -17,7 +17,8 @@ caches do not carry over):
 - `trl-bf16-cpu` (CPU only): the defaults made to run on CPU the other way, `use_cpu=True`, keeping bf16 autocast.
   Without native bf16 (AVX2 only) every step is ~40x slower, so it runs only `--bf16-cpu-steps` steps (not run
   by default);
-- `ours-padding-free`: ours with TRL's `padding_free=True` set on the SFTConfig that `cookbook_hub.trainer.sft_config`
+- `ours-padding-free`: ours with TRL's `padding_free=True` set on the SFTConfig that
+  `cookbook_hub.train.trainer.sft_config`
   returns, with `max_length=None` as TRL requires (a setting the trainer does not expose; patched in for this
   measurement): the same batches as ours,
   flattened into one row without padding (position ids restart per example, so SDPA gets a block-diagonal mask);
@@ -28,7 +29,7 @@ caches do not carry over):
 
 Shared knobs: model (weights and path), data rows (`load_training_data` + `sft_examples`, as ours reads them;
 by default the shipped `doc-qa` recipe resized to `--rows` rows, so tokenizing the data does not dominate),
-max length, batch size, steps, learning rate, seed, the LoRA config (`cookbook_hub.trainer.lora_config`), plus
+max length, batch size, steps, learning rate, seed, the LoRA config (`cookbook_hub.train.trainer.lora_config`), plus
 `logging_steps=1` (for the loss curves) and `report_to="none"`.
 
 Measured on the `trainer.train()` call only (model and data loading excluded):
@@ -157,7 +158,7 @@ def step_timer(counter: TokenCounter) -> Any:
 
 def train_config(spec: dict[str, Any]) -> Any:
     """Our TrainConfig for the shared knobs."""
-    from cookbook_hub.trainer import TrainConfig
+    from cookbook_hub.train.config import TrainConfig
 
     return TrainConfig(
         data=spec["data"],
@@ -185,8 +186,9 @@ def baseline_trainer(spec: dict[str, Any]) -> Any:
     from transformers import AutoTokenizer
     from trl import SFTConfig, SFTTrainer
 
-    from cookbook_hub.trainer import lora_config, resolve_base_model
-    from cookbook_hub.training_data import load_training_data, sft_examples
+    from cookbook_hub.models import resolve_base_model
+    from cookbook_hub.train.data import load_training_data, sft_examples
+    from cookbook_hub.train.trainer import lora_config
 
     config = train_config(spec)
     base = resolve_base_model(config.model)
@@ -212,7 +214,7 @@ def baseline_trainer(spec: dict[str, Any]) -> Any:
 
 
 def patch_padding_free() -> None:
-    """Make `cookbook_hub.trainer.sft_config` return its SFTConfig with `padding_free=True` (this process only).
+    """Make `cookbook_hub.train.trainer.sft_config` return its SFTConfig with `padding_free=True` (this process only).
 
     TRL refuses `padding_free` without packing unless `max_length=None` (it would not truncate): the rows here
     are all shorter than `--max-length` (the trainer checks the prompts; the completions are a few tokens)."""
@@ -246,7 +248,7 @@ def child_main(spec: dict[str, Any]) -> None:
     if spec["threads"]:
         torch.set_num_threads(spec["threads"])
     if spec["config"].startswith("ours"):
-        from cookbook_hub.trainer import prepare
+        from cookbook_hub.train.trainer import prepare
 
         if spec["config"] == "ours-padding-free":
             patch_padding_free()
@@ -327,7 +329,7 @@ def make_random_model(spec: dict[str, Any]) -> None:
 
 def data_spec(spec: str, rows: int, scratch: Path) -> str:
     """The data to train on: a recipe (name or file) resized to `rows` rows (written to `scratch`), else `spec`."""
-    from cookbook_hub.recipe import load_recipe, recipe_names
+    from cookbook_hub.recipes.schema import load_recipe, recipe_names
 
     if not rows or not (spec in recipe_names() or spec.endswith((".yaml", ".yml"))):
         return spec
@@ -416,7 +418,7 @@ def machine_info() -> dict[str, Any]:
     """Hardware, library versions, date and load average."""
     import platform
 
-    from cookbook_hub.trainer import detect_hardware, framework_versions
+    from cookbook_hub.train.hardware import detect_hardware, framework_versions
 
     hardware = detect_hardware()
     return {
@@ -600,7 +602,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     import torch
 
-    from cookbook_hub.training_data import load_training_data
+    from cookbook_hub.train.data import load_training_data
 
     if args.render:
         write_results(json.loads((args.results_dir / "train_throughput.json").read_text()), args.results_dir)

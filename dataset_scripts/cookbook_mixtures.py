@@ -17,11 +17,11 @@ from typing import Any
 
 import datasets
 
-from cookbook_hub.build import ConfigPlan
+from cookbook_hub.dataset.plan import ConfigPlan
 from cookbook_hub.errors import ParameterError
-from cookbook_hub.generate import chunks
-from cookbook_hub.recipe import load_recipe, recipe_names
-from cookbook_hub.rows import features
+from cookbook_hub.generation.generate import chunks
+from cookbook_hub.generation.rows import features
+from cookbook_hub.recipes.schema import load_recipe, recipe_names
 from dataset_scripts.cookbook_templates import CITATION
 
 

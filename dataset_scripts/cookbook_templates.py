@@ -23,12 +23,12 @@ from typing import Any
 import datasets
 
 from cookbook_hub.errors import ParameterError
-from cookbook_hub.formatting import check_style
-from cookbook_hub.generate import chunks
-from cookbook_hub.rows import features, to_record
-from cookbook_hub.sampling import MAX_SPLIT_ROWS, SPLIT_OFFSETS, Shard, split_range
+from cookbook_hub.generation.formatting import check_style
+from cookbook_hub.generation.generate import chunks
+from cookbook_hub.generation.rows import features, to_record
 from cookbook_hub.templates import get_template, template_class, template_names
 from cookbook_hub.templates.base import Template
+from cookbook_hub.tokens.sampling import MAX_SPLIT_ROWS, SPLIT_OFFSETS, Shard, split_range
 
 CITATION = """@inproceedings{narayan2024cookbook,
   title={Cookbook: A Framework for Improving LLM Generative Abilities via Programmatic Data Generating Templates},

@@ -1,6 +1,6 @@
 """Does it help? Fine-tune SmolLM2-135M-Instruct on the document-QA template and score real extractive QA.
 
-One run = (optionally) a LoRA fine-tune with `cookbook_hub.trainer.train` on chat rows of a recipe built from the
+One run = (optionally) a LoRA fine-tune with `cookbook_hub.train.trainer.train` on chat rows of a recipe built from the
 flags (span_qa, optionally mixed with other templates), then greedy evaluation of the resulting model on
 
 - the ROPES extract (`shared/data/extractive_qa_ropes.jsonl`): exact match and token F1 (`cookbook_hub.realtasks`),
@@ -97,7 +97,7 @@ def user_turn(template: Any, content: str, style: str) -> str:
 
 def task_user_turn(task: Any, example: Any, style: str) -> str:
     """The user turn for a real-task example: `realtasks.prompt`, after span_qa's instruction for `instruction`."""
-    from cookbook_hub.realtasks import prompt
+    from cookbook_hub.eval.realtasks import prompt
     from cookbook_hub.templates import get_template
 
     body = prompt(task, example).rstrip("\n")
@@ -106,8 +106,8 @@ def task_user_turn(task: Any, example: Any, style: str) -> str:
 
 def check_prompt_shapes(task: Any, params: dict[str, int], style: str) -> None:
     """Refuse to run unless a span_qa row and a real example with the same text give the same user turn."""
-    from cookbook_hub.formatting import format_sample
-    from cookbook_hub.realtasks import Example
+    from cookbook_hub.eval.realtasks import Example
+    from cookbook_hub.generation.formatting import format_sample
     from cookbook_hub.templates import get_template
 
     template = get_template(TEMPLATE, params)
@@ -132,8 +132,8 @@ def parse_mix(spec: str) -> dict[str, float]:
 
 
 def recipe_for(args: argparse.Namespace) -> dict[str, Any]:
-    """The run's training mixture as a recipe (validated by `cookbook_hub.recipe.parse_recipe`)."""
-    from cookbook_hub.recipe import parse_recipe
+    """The run's training mixture as a recipe (validated by `cookbook_hub.recipes.schema.parse_recipe`)."""
+    from cookbook_hub.recipes.schema import parse_recipe
 
     entries = [{"template": TEMPLATE, "weight": 1.0, "params": span_params(args)}]
     entries += [{"template": name, "weight": w} for name, w in parse_mix(args.mix).items()]
@@ -155,7 +155,7 @@ def training_folder(recipe: dict[str, Any], style: str, folder: Path) -> str:
     import yaml
 
     from cookbook_hub.templates import get_template
-    from cookbook_hub.training_data import load_training_data
+    from cookbook_hub.train.data import load_training_data
 
     recipe_file = folder / f"{recipe['name']}.yaml"
     recipe_file.write_text(yaml.safe_dump(recipe, sort_keys=False), encoding="utf-8")
@@ -176,7 +176,8 @@ def training_folder(recipe: dict[str, Any], style: str, folder: Path) -> str:
 
 def fine_tune(args: argparse.Namespace, scratch: Path) -> tuple[Any, Any, dict[str, Any]]:
     """Train the LoRA adapter with the library trainer; returns the model, tokenizer and a training record."""
-    from cookbook_hub.trainer import TrainConfig, train
+    from cookbook_hub.train.config import TrainConfig
+    from cookbook_hub.train.trainer import train
 
     recipe = recipe_for(args)
     data = training_folder(recipe, args.prompt, scratch)
@@ -209,7 +210,9 @@ def fine_tune(args: argparse.Namespace, scratch: Path) -> tuple[Any, Any, dict[s
 
 def base_model() -> tuple[Any, Any]:
     """The untrained base model (fp32, as the trainer loads it on CPU) and its tokenizer."""
-    from cookbook_hub.trainer import detect_hardware, load_model, load_tokenizer, resolve_base_model
+    from cookbook_hub.models import resolve_base_model
+    from cookbook_hub.train.hardware import detect_hardware
+    from cookbook_hub.train.trainer import load_model, load_tokenizer
 
     base = resolve_base_model(None)
     return load_model(base.path, detect_hardware()), load_tokenizer(base.path)[0]
@@ -222,7 +225,7 @@ def generate(model: Any, tokenizer: Any, turns: list[str], batch_size: int, max_
     """Greedy completions (up to the first newline) of chat prompts, batched by length with left padding."""
     import torch
 
-    from cookbook_hub.realtasks import first_line
+    from cookbook_hub.eval.realtasks import first_line
 
     messages = [[{"role": "user", "content": t}] for t in turns]
     encoded = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=True)
@@ -258,7 +261,7 @@ class Scores:
 
 def evaluate_ropes(model: Any, tokenizer: Any, task: Any, args: argparse.Namespace) -> Scores:
     """Exact match and token F1 on the real extractive-QA examples."""
-    from cookbook_hub.realtasks import exact_match, token_f1
+    from cookbook_hub.eval.realtasks import exact_match, token_f1
 
     examples = task.examples[: args.eval_limit]
     turns = [task_user_turn(task, e, args.prompt) for e in examples]
@@ -276,9 +279,9 @@ def evaluate_ropes(model: Any, tokenizer: Any, task: Any, args: argparse.Namespa
 
 def evaluate_template(model: Any, tokenizer: Any, args: argparse.Namespace) -> Scores:
     """Exact match (the template's own score) on fresh span_qa samples from the test split."""
-    from cookbook_hub.formatting import format_sample
-    from cookbook_hub.sampling import split_range
+    from cookbook_hub.generation.formatting import format_sample
     from cookbook_hub.templates import get_template
+    from cookbook_hub.tokens.sampling import split_range
 
     template = get_template(TEMPLATE, span_params(args))
     indices = split_range("test", args.template_eval)
@@ -299,7 +302,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     """Train (unless --steps 0), evaluate, and return the run's record."""
     import torch
 
-    from cookbook_hub.realtasks import load_task_file
+    from cookbook_hub.eval.realtasks import load_task_file
 
     if args.threads:
         torch.set_num_threads(args.threads)

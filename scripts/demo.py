@@ -20,10 +20,12 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 import datasets  # noqa: E402
 from rich.console import Console  # noqa: E402
 
-from cookbook_hub.build import build  # noqa: E402
-from cookbook_hub.formatting import format_sample  # noqa: E402
-from cookbook_hub.generate import generate  # noqa: E402
-from cookbook_hub.publisher import publish, pull  # noqa: E402
+from cookbook_hub.card.dataset_card import write_dataset_card  # noqa: E402
+from cookbook_hub.dataset.builder import build  # noqa: E402
+from cookbook_hub.generation.formatting import format_sample  # noqa: E402
+from cookbook_hub.generation.generate import generate  # noqa: E402
+from cookbook_hub.hub.publish import publish  # noqa: E402
+from cookbook_hub.hub.pull import pull  # noqa: E402
 from cookbook_hub.templates import get_template, template_names  # noqa: E402
 
 OUT = Path("out/demo")
@@ -52,7 +54,7 @@ def parquet_round_trip() -> None:
 def mixture_round_trip() -> None:
     """Build, publish with a tag, pull the tag and load it."""
     folder = OUT / "gpt4all"
-    build("gpt4all", folder, overwrite=True, progress=False)
+    build("gpt4all", folder, overwrite=True, progress=False, finish=write_dataset_card)
     published = publish(folder, HUB_REPO, tag=TAG)  # the published card names local/cookbook-gpt4all
     state = "new commit" if published.created_commit else "unchanged, no new commit"
     console.print(f"\npublished {folder} to {HUB_REPO} @ {TAG} ({state}: {published.commit})")

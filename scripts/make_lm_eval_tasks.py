@@ -1,11 +1,11 @@
-"""Regenerate the lm-eval task folder `cookbook_hub/lm_eval_tasks/` (task YAMLs and held-out samples).
+"""Regenerate the lm-eval task folder `cookbook_hub/eval/tasks/` (task YAMLs and held-out samples).
 
 python scripts/make_lm_eval_tasks.py
 """
 
 from __future__ import annotations
 
-from cookbook_hub.lm_eval_tasks import TASKS_DIR, write_task_files
+from cookbook_hub.eval.lm_eval_tasks import TASKS_DIR, write_task_files
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cookbook_hub.template_docs import sync_docstring, sync_readme
+from cookbook_hub.generation.template_docs import sync_docstring, sync_readme
 from cookbook_hub.templates import REGISTRY
 
 README = Path(__file__).resolve().parents[1] / "README.md"

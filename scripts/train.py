@@ -1,6 +1,6 @@
 """Fine-tune a LoRA adapter on Cookbook data: `cookbook-hub train` as a script, for `accelerate launch`.
 
-The flags are the fields of `cookbook_hub.trainer.TrainConfig` (the same as `cookbook-hub train --help`):
+The flags are the fields of `cookbook_hub.train.config.TrainConfig` (the same as `cookbook-hub train --help`):
 
     python scripts/train.py --data generative --steps 200 --out adapters/generative
     accelerate launch --config_file scripts/accelerate/ddp.yaml scripts/train.py --data gpt4all --out adapters/gpt4all
@@ -13,7 +13,8 @@ import sys
 from transformers import HfArgumentParser
 
 from cookbook_hub.errors import CookbookError
-from cookbook_hub.trainer import TrainConfig, train
+from cookbook_hub.train.config import TrainConfig
+from cookbook_hub.train.trainer import train
 
 USER_ERROR_EXIT = 2
 

@@ -15,6 +15,8 @@ import pytest
 import yaml
 from tiny_models import save_tiny_llama
 
+from cookbook_hub.card.dataset_card import write_dataset_card
+
 YES_NO_ROWS = [
     ("The cat sat on the red mat near the door.", "Is the mat red?", "yes"),
     ("Tom bought apples and pears at the market.", "Did Tom buy bananas?", "no"),
@@ -236,8 +238,9 @@ def gpt4all_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def trained_adapter(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> Path:
     """A LoRA adapter of the tiny model, trained for two steps by `cookbook-hub train` (so it has a card)."""
-    from cookbook_hub.build import build
-    from cookbook_hub.trainer import TrainConfig, train
+    from cookbook_hub.dataset.builder import build
+    from cookbook_hub.train.config import TrainConfig
+    from cookbook_hub.train.trainer import train
 
     folder = tmp_path_factory.mktemp("adapter")
     recipe = {
@@ -250,7 +253,7 @@ def trained_adapter(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) 
         "format": "plain",
     }
     (folder / "tiny-copy.yaml").write_text(yaml.safe_dump(recipe), encoding="utf-8")
-    data = build(str(folder / "tiny-copy.yaml"), folder / "data", progress=False).path
+    data = build(str(folder / "tiny-copy.yaml"), folder / "data", progress=False, finish=write_dataset_card).path
     config = TrainConfig(
         data=str(data),
         out=str(folder / "adapter"),

@@ -24,7 +24,7 @@ GOLDEN_STYLE = "plain"
 
 def rows_hash(name: str) -> tuple[int, str]:
     """(version, sha256 of the sorted-keys JSON of the first GOLDEN_ROWS rows) of a template."""
-    from cookbook_hub.generate import batch_for
+    from cookbook_hub.generation.generate import batch_for
     from cookbook_hub.templates import get_template
 
     template = get_template(name)

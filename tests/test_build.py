@@ -25,9 +25,10 @@ from datasets.exceptions import NonMatchingSplitsSizesError
 from datasets.info import DatasetInfosDict
 from huggingface_hub import DatasetCard
 
-from cookbook_hub.build import MANIFEST, build, read_manifest, shard_name
-from cookbook_hub.errors import OutputExistsError, ParameterError
-from cookbook_hub.recipe import RecipeError
+from cookbook_hub.card.dataset_card import write_dataset_card
+from cookbook_hub.dataset.builder import build
+from cookbook_hub.errors import OutputExistsError, ParameterError, RecipeError
+from cookbook_hub.folders import DatasetFolder
 from cookbook_hub.templates import template_names
 
 N = 3000  # gpt4all splits 0.96/0.02/0.02: 2880 / 60 / 60
@@ -71,7 +72,7 @@ def as_list(value: dict | list) -> list[dict]:
 @pytest.fixture(scope="module")
 def sharded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sharded") / "gpt4all"
-    result = build("gpt4all", out, n=N, max_shard_rows=SHARD_ROWS, progress=False)
+    result = build("gpt4all", out, n=N, max_shard_rows=SHARD_ROWS, progress=False, finish=write_dataset_card)
     assert result.configs == {"gpt4all": SPLIT_ROWS}
     return out
 
@@ -79,21 +80,21 @@ def sharded(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def template_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("templates") / "set"
-    build("templates", out, n=50, progress=False)
+    build("templates", out, n=50, progress=False, finish=write_dataset_card)
     return out
 
 
 # --- layout ------------------------------------------------------------------------------------
 def test_shard_names() -> None:
-    assert shard_name("train", 0, 1) == "train-00000-of-00001.parquet"
-    assert shard_name("validation", 11, 12) == "validation-00011-of-00012.parquet"
+    assert DatasetFolder.shard("c", "train", 0, 1) == "c/train-00000-of-00001.parquet"
+    assert DatasetFolder.shard("c", "validation", 11, 12) == "c/validation-00011-of-00012.parquet"
 
 
 def test_layout_with_several_shards(sharded: Path) -> None:
     files = set(digests(sharded))
     expected = {
         "README.md",
-        MANIFEST,
+        DatasetFolder.MANIFEST,
         "images/gpt4all-weights.png",
         "gpt4all/train-00000-of-00003.parquet",
         "gpt4all/train-00001-of-00003.parquet",
@@ -104,7 +105,7 @@ def test_layout_with_several_shards(sharded: Path) -> None:
     assert files == expected
     for k in range(3):
         assert pq.ParquetFile(sharded / f"gpt4all/train-{k:05d}-of-00003.parquet").metadata.num_rows == 960
-    manifest = read_manifest(sharded)["configs"]["gpt4all"]["splits"]
+    manifest = DatasetFolder(sharded).manifest()["configs"]["gpt4all"]["splits"]
     assert manifest["train"]["files"] == [f"gpt4all/train-{k:05d}-of-00003.parquet" for k in range(3)]
     assert {s: e["num_examples"] for s, e in manifest.items()} == SPLIT_ROWS
 
@@ -224,7 +225,7 @@ def test_loads_offline_without_cookbook_hub(sharded: Path, tmp_path: Path) -> No
 
 def test_template_set_has_one_config_per_template(template_set: Path, tmp_path: Path) -> None:
     assert sorted(datasets.get_dataset_config_names(str(template_set))) == sorted(template_names())
-    manifest = read_manifest(template_set)
+    manifest = DatasetFolder(template_set).manifest()
     assert manifest["kind"] == "templates"
     assert list(manifest["configs"]) == template_names()
     for name in template_names():
@@ -250,12 +251,12 @@ def test_template_set_loads_offline_without_cookbook_hub(template_set: Path, tmp
 # --- the build function's refusals -------------------------------------------------------------
 def test_build_refuses_existing_folder(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    build("doc-qa", out, n=40, progress=False)
+    build("doc-qa", out, n=40, progress=False, finish=write_dataset_card)
     before = digests(out)
     with pytest.raises(OutputExistsError, match="--overwrite"):
-        build("doc-qa", out, n=50, progress=False)
+        build("doc-qa", out, n=50, progress=False, finish=write_dataset_card)
     assert digests(out) == before
-    result = build("doc-qa", out, n=50, overwrite=True, progress=False)
+    result = build("doc-qa", out, n=50, overwrite=True, progress=False, finish=write_dataset_card)
     assert sum(result.configs["doc-qa"].values()) == 50
     assert digests(out) != before
     assert siblings(out) == []
@@ -264,13 +265,13 @@ def test_build_refuses_existing_folder(tmp_path: Path) -> None:
 @pytest.mark.parametrize("n", [0, -5])
 def test_build_rejects_bad_size(tmp_path: Path, n: int) -> None:
     with pytest.raises(ParameterError, match="-n must be >= 1"):
-        build("doc-qa", tmp_path / "out", n=n, progress=False)
+        build("doc-qa", tmp_path / "out", n=n, progress=False, finish=write_dataset_card)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_build_bad_recipe_writes_nothing(tmp_path: Path) -> None:
     with pytest.raises(RecipeError):
-        build(str(_bad_recipe(tmp_path)), tmp_path / "out", progress=False)
+        build(str(_bad_recipe(tmp_path)), tmp_path / "out", progress=False, finish=write_dataset_card)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
 
 
@@ -286,13 +287,13 @@ def test_cli_build_matches_the_library(tmp_path: Path) -> None:
     result = cli("build", "doc-qa", "-n", "600", "--out", str(tmp_path / "cli"), "-q")
     assert result.returncode == 0, result.stderr
     assert "doc-qa: train 540, validation 30, test 30" in result.stdout
-    build("doc-qa", tmp_path / "lib", n=600, progress=False)
+    build("doc-qa", tmp_path / "lib", n=600, progress=False, finish=write_dataset_card)
     assert digests(tmp_path / "cli") == digests(tmp_path / "lib")
 
 
 def test_cli_build_needs_overwrite(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    build("doc-qa", out, n=40, progress=False)
+    build("doc-qa", out, n=40, progress=False, finish=write_dataset_card)
     before = digests(out)
     result = cli("build", "doc-qa", "-n", "60", "--out", str(out), "-q")
     assert result.returncode == 2
@@ -301,7 +302,7 @@ def test_cli_build_needs_overwrite(tmp_path: Path) -> None:
     assert digests(out) == before
     result = cli("build", "doc-qa", "-n", "60", "--out", str(out), "-q", "--overwrite")
     assert result.returncode == 0, result.stderr
-    assert read_manifest(out)["configs"]["doc-qa"]["splits"]["train"]["num_examples"] == 54
+    assert DatasetFolder(out).manifest()["configs"]["doc-qa"]["splits"]["train"]["num_examples"] == 54
     assert siblings(out) == []
 
 
@@ -317,7 +318,7 @@ def test_cli_build_bad_recipe_exits_2_and_writes_nothing(tmp_path: Path) -> None
 def test_cli_build_bad_size_exits_2(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from cookbook_hub.cli import app
+    from cookbook_hub.cli.app import app
 
     result = CliRunner().invoke(app, ["build", "doc-qa", "-n", "0", "--out", str(tmp_path / "out")])
     assert result.exit_code == 2, result.exception
@@ -361,7 +362,7 @@ def start_big_build(out: Path) -> tuple[subprocess.Popen, Path]:
 
 def test_sigterm_keeps_the_old_folder_and_cleans_up(tmp_path: Path) -> None:
     out = tmp_path / "gpt4all"
-    build("gpt4all", out, n=300, progress=False)
+    build("gpt4all", out, n=300, progress=False, finish=write_dataset_card)
     before = digests(out)
     proc, partial = start_big_build(out)
     proc.send_signal(signal.SIGTERM)
@@ -379,7 +380,7 @@ def test_sigterm_keeps_the_old_folder_and_cleans_up(tmp_path: Path) -> None:
 
 def test_sigkill_keeps_the_old_folder_and_the_next_build_cleans_up(tmp_path: Path) -> None:
     out = tmp_path / "gpt4all"
-    build("gpt4all", out, n=300, progress=False)
+    build("gpt4all", out, n=300, progress=False, finish=write_dataset_card)
     before = digests(out)
     proc, partial = start_big_build(out)
     proc.kill()
@@ -390,6 +391,7 @@ def test_sigkill_keeps_the_old_folder_and_the_next_build_cleans_up(tmp_path: Pat
     assert digests(out) == before  # ... but the old folder was never touched
     ds = datasets.load_dataset(str(out), "gpt4all", cache_dir=str(tmp_path / "cache"))
     assert ds["train"].num_rows == 288
-    build("gpt4all", out, n=200, overwrite=True, progress=False)  # the next build removes the leftover
+    # the next build removes the leftover
+    build("gpt4all", out, n=200, overwrite=True, progress=False, finish=write_dataset_card)
     assert siblings(out) == []
-    assert read_manifest(out)["configs"]["gpt4all"]["splits"]["train"]["num_examples"] == 192
+    assert DatasetFolder(out).manifest()["configs"]["gpt4all"]["splits"]["train"]["num_examples"] == 192

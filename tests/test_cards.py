@@ -19,11 +19,12 @@ import yaml
 from huggingface_hub import DatasetCard
 from PIL import Image
 
-from cookbook_hub.build import MANIFEST, build, read_manifest
-from cookbook_hub.cards import write_dataset_card
-from cookbook_hub.recipe import load_recipe
+from cookbook_hub.card.dataset_card import write_dataset_card
+from cookbook_hub.dataset.builder import build
+from cookbook_hub.folders import DatasetFolder
+from cookbook_hub.recipes.schema import load_recipe
 from cookbook_hub.templates import REGISTRY, template_names
-from cookbook_hub.token_space import resolve_token_space
+from cookbook_hub.tokens.space import resolve_token_space
 from dataset_scripts.cookbook_templates import CITATION
 
 N = 600  # gpt4all: 576 / 12 / 12
@@ -57,7 +58,7 @@ def first_rows(folder: Path, config: str, template: str, k: int = 2) -> list[dic
 @pytest.fixture(scope="module")
 def gpt4all(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("cards") / "gpt4all"
-    build("gpt4all", out, n=N, progress=False)
+    build("gpt4all", out, n=N, progress=False, finish=write_dataset_card)
     write_dataset_card(out, repo_id="org/name")
     return out
 
@@ -108,7 +109,7 @@ def test_recipe_section_and_weights_table(card: DatasetCard, gpt4all: Path) -> N
     recipe = load_recipe("gpt4all")
     body = card.text
     assert f"## Recipe `gpt4all` {recipe.version}" in body
-    manifest = read_manifest(gpt4all)["configs"]["gpt4all"]
+    manifest = DatasetFolder(gpt4all).manifest()["configs"]["gpt4all"]
     totals = dict.fromkeys(SPLIT_ROWS, 0)
     for t in manifest["templates"]:
         rows = " / ".join(f"{t['rows'][s]:,}" for s in SPLIT_ROWS)
@@ -146,7 +147,7 @@ def test_token_space_is_identified(card: DatasetCard) -> None:
 
 def test_sizes_and_content_hash(card: DatasetCard, gpt4all: Path) -> None:
     content_hash = load_recipe("gpt4all").model_copy(update={"size": N}).content_hash
-    assert read_manifest(gpt4all)["configs"]["gpt4all"]["content_hash"] == content_hash
+    assert DatasetFolder(gpt4all).manifest()["configs"]["gpt4all"]["content_hash"] == content_hash
     assert f"| `gpt4all` | 0.1.0 | 576 | 12 | 12 | `{content_hash[:16]}` |" in card.text
 
 
@@ -179,7 +180,7 @@ def test_card_command_is_idempotent(tmp_path: Path) -> None:
 
 def test_card_command_with_repo_id(tmp_path: Path) -> None:
     out = tmp_path / "doc"
-    build("doc-qa", out, n=200, progress=False)
+    build("doc-qa", out, n=200, progress=False, finish=write_dataset_card)
     plain = (out / "README.md").read_text(encoding="utf-8")
     assert 'load_dataset("your-namespace/your-dataset", "doc-qa", revision="v0.1.0")' in plain
     write_dataset_card(out)
@@ -189,7 +190,7 @@ def test_card_command_with_repo_id(tmp_path: Path) -> None:
     with_id = (out / "README.md").read_text(encoding="utf-8")
     assert 'ds = load_dataset("org/name", "doc-qa", revision="v0.1.0")' in with_id
     assert with_id.replace("org/name", "your-namespace/your-dataset") == plain
-    assert read_manifest(out)["repo_id"] == "org/name"
+    assert DatasetFolder(out).manifest()["repo_id"] == "org/name"
     write_dataset_card(out)  # a later render without a repo id keeps it
     assert (out / "README.md").read_text(encoding="utf-8") == with_id
 
@@ -213,7 +214,7 @@ def test_card_on_a_folder_that_is_not_a_build(tmp_path: Path) -> None:
     result = cli("card", str(folder))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    assert f"'{folder}' is not a built dataset: no {MANIFEST}" in result.stderr
+    assert f"'{folder}' is not a built dataset: no {DatasetFolder.MANIFEST}" in result.stderr
     assert "cookbook-hub build" in result.stderr
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
 
@@ -221,7 +222,7 @@ def test_card_on_a_folder_that_is_not_a_build(tmp_path: Path) -> None:
 def test_card_on_a_file_or_a_broken_manifest(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from cookbook_hub.cli import app
+    from cookbook_hub.cli.app import app
 
     a_file = tmp_path / "data.parquet"
     a_file.write_bytes(b"PAR1")
@@ -231,7 +232,7 @@ def test_card_on_a_file_or_a_broken_manifest(tmp_path: Path) -> None:
 
     broken = tmp_path / "broken"
     broken.mkdir()
-    (broken / MANIFEST).write_text("{not json", encoding="utf-8")
+    (broken / DatasetFolder.MANIFEST).write_text("{not json", encoding="utf-8")
     result = CliRunner().invoke(app, ["card", str(broken)])
     assert result.exit_code == 2, result.exception
     assert "not a valid build manifest" in result.stderr
@@ -242,7 +243,7 @@ def test_card_on_a_file_or_a_broken_manifest(tmp_path: Path) -> None:
 # --- other builds ------------------------------------------------------------------------------
 def test_template_set_card(tmp_path: Path) -> None:
     out = tmp_path / "set"
-    build("templates", out, n=30, progress=False)
+    build("templates", out, n=30, progress=False, finish=write_dataset_card)
     card = DatasetCard.load(out / "README.md")
     body = card.text
     names = template_names()
@@ -270,7 +271,7 @@ def test_chat_format_card(tmp_path: Path) -> None:
     }
     path = tmp_path / "chatty.yaml"
     path.write_text(yaml.safe_dump(recipe), encoding="utf-8")
-    build(str(path), tmp_path / "out", progress=False)
+    build(str(path), tmp_path / "out", progress=False, finish=write_dataset_card)
     body = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
     assert "| `messages` |" in body and "| `prompt` |" not in body
     assert "## Recipe `chatty` 2.0.1" in body

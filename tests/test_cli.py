@@ -12,11 +12,11 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-import cookbook_hub.cli as cli_module
-from cookbook_hub.cli import app
-from cookbook_hub.generate import batch_for
-from cookbook_hub.sampling import Shard
+from cookbook_hub.cli import options as cli_options
+from cookbook_hub.cli.app import app
+from cookbook_hub.generation.generate import batch_for
 from cookbook_hub.templates import get_template, template_names
+from cookbook_hub.tokens.sampling import Shard
 
 SMALL = '{"min_len": 2, "max_len": 4}'
 
@@ -66,7 +66,7 @@ def test_templates_json():
 
 
 def test_templates_table(monkeypatch):
-    monkeypatch.setattr(cli_module.stdout, "width", 240)  # no wrapping of long names
+    monkeypatch.setattr(cli_options.stdout, "width", 240)  # no wrapping of long names
     result = run("templates")
     assert result.exit_code == 0
     for name in template_names():

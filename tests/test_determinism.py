@@ -13,10 +13,10 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from cookbook_hub.generate import batch_for
-from cookbook_hub.sampling import BLOCK_SIZE
+from cookbook_hub.generation.generate import batch_for
 from cookbook_hub.templates import get_template, template_names
-from cookbook_hub.token_space import TokenSpace, default_token_space
+from cookbook_hub.tokens.sampling import BLOCK_SIZE
+from cookbook_hub.tokens.space import TokenSpace, default_token_space
 
 NAMES = template_names()
 GOLDEN_PATH = Path(__file__).with_name("golden.py")
@@ -160,7 +160,7 @@ def test_params_change_the_stream(name):
 def test_same_everything_in_another_process_gives_the_same_rows():
     code = (
         "import hashlib, json;"
-        "from cookbook_hub.generate import batch_for;"
+        "from cookbook_hub.generation.generate import batch_for;"
         "from cookbook_hub.templates import get_template;"
         "rows = batch_for(get_template('span_qa'), range(500, 600), 3, 'chat').to_pylist();"
         "print(hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest())"

@@ -11,9 +11,10 @@ import yaml
 from huggingface_hub import ModelCard, parse_eval_result_entries
 from typer.testing import CliRunner
 
-from cookbook_hub.cli import app
+from cookbook_hub.card.model_card import write_model_card
+from cookbook_hub.cli.app import app
 from cookbook_hub.errors import CookbookError
-from cookbook_hub.eval_results import (
+from cookbook_hub.eval.results import (
     FORMAT,
     comparison_table,
     eval_card_section,
@@ -21,12 +22,12 @@ from cookbook_hub.eval_results import (
     load_results,
     model_index,
     record,
-    sanitize,
     save_results,
     scores,
     write_eval_results,
 )
-from cookbook_hub.publisher import GitRepo
+from cookbook_hub.fs import sanitize
+from cookbook_hub.hub.git import GitRepo
 
 pytest_plugins = ["eval_fixtures"]
 
@@ -132,9 +133,10 @@ def test_results_round_trip(tmp_path, document):
         load_results(path)
 
 
-def test_record_renders_the_card_through_model_card(adapter_copy, document):
-    recorded = record(document, adapter_copy, repo_id="me/tiny-adapter")
-    card = ModelCard.load(recorded.card)
+def test_record_then_render_shows_it_in_the_card(adapter_copy, document):
+    recorded = record(document, adapter_copy)
+    assert recorded.card_part.is_file()
+    card = ModelCard.load(write_model_card(adapter_copy, repo_id="me/tiny-adapter"))
     assert "## Evaluation" in card.text and "| arc_easy | acc | 3 | 0.250 | 0.500 | +0.250 |" in card.text
     assert card.data.model_name == "tiny-adapter"
     assert {(r.dataset_name, r.metric_type) for r in card.data.eval_results} >= {("arc_easy", "acc_norm")}

@@ -8,11 +8,19 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cookbook_hub.cli import app
-from cookbook_hub.errors import CookbookError, UnknownNameError
-from cookbook_hub.evaluate import (
-    GPT4ALL_TASKS,
+from cookbook_hub.cli.app import app
+from cookbook_hub.errors import (
+    CookbookError,
     EvalDataError,
+    ModelError,
+    PublishError,
+    TaskFileError,
+    UnknownNameError,
+)
+from cookbook_hub.eval.gpt4all import GPT4ALL_TASKS
+from cookbook_hub.eval.lm_eval_tasks import GROUP, TASKS_DIR
+from cookbook_hub.eval.realtasks import exact_match
+from cookbook_hub.eval.runner import (
     check_adapter_base,
     display_name,
     evaluate,
@@ -23,9 +31,7 @@ from cookbook_hub.evaluate import (
     resolve_adapter,
     task_manager,
 )
-from cookbook_hub.lm_eval_tasks import GROUP, TASKS_DIR
-from cookbook_hub.models import DEFAULT_MODEL, SMOLLM2_HUB_ID, ModelError
-from cookbook_hub.realtasks import TaskFileError, exact_match
+from cookbook_hub.models import DEFAULT_MODEL, SMOLLM2_HUB_ID
 
 pytest_plugins = ["eval_fixtures"]
 
@@ -140,18 +146,20 @@ def test_adapter_for_another_base_is_refused(tmp_path, tiny_model):
 
 
 def test_resolve_adapter(tmp_path, monkeypatch):
-    from cookbook_hub.publisher import publish
+    from cookbook_hub.hub.publish import publish
 
     monkeypatch.setenv("COOKBOOK_HUB_CACHE", str(tmp_path / "cache"))
     folder = write_adapter_config(tmp_path / "adapter", "org/base")
     assert resolve_adapter(str(folder)) == folder
     with pytest.raises(ModelError, match="no adapter_config.json"):
         resolve_adapter(str(tmp_path))
-    publish(folder, str(tmp_path / "hub" / "me" / "adapter"))
+    published = publish(folder, str(tmp_path / "hub" / "me" / "adapter"))
     copy = resolve_adapter(str(tmp_path / "hub" / "me" / "adapter"))
-    assert copy == tmp_path / "cache" / "adapters" / "me" / "adapter"
+    assert copy == tmp_path / "cache" / "adapters" / "hub" / "me" / f"adapter-{published.commit}"
     assert (copy / "adapter_config.json").read_text() == (folder / "adapter_config.json").read_text()
-    with pytest.raises(ModelError, match="cannot download adapter hf://me/absent"):
+    (copy / "recorded.json").write_text("{}")
+    assert not (resolve_adapter(str(tmp_path / "hub" / "me" / "adapter")) / "recorded.json").exists()  # fresh
+    with pytest.raises(PublishError, match="HF_HUB_OFFLINE is set"):  # the tests run offline
         resolve_adapter("hf://me/absent")
 
 

@@ -13,11 +13,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from cookbook_hub.errors import OutputExistsError, ParameterError
-from cookbook_hub.generate import CHUNK_ROWS, batch_for, chunks, generate, iter_batches
-from cookbook_hub.rows import decode_inputs, features
-from cookbook_hub.sampling import BLOCK_SIZE, SPLIT_OFFSETS, Shard
-from cookbook_hub.sources import TemplateSource
+from cookbook_hub.generation.generate import CHUNK_ROWS, batch_for, chunks, generate, iter_batches
+from cookbook_hub.generation.rows import decode_inputs, features
+from cookbook_hub.generation.sources import TemplateSource
 from cookbook_hub.templates import get_template
+from cookbook_hub.tokens.sampling import BLOCK_SIZE, SPLIT_OFFSETS, Shard
 
 SMALL_COPY = {"min_len": 2, "max_len": 4}
 

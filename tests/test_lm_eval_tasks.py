@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from cookbook_hub import lm_eval_tasks
-from cookbook_hub.lm_eval_tasks import (
+from cookbook_hub.eval import lm_eval_tasks
+from cookbook_hub.eval.lm_eval_tasks import (
     GROUP,
     SAMPLES_PER_TEMPLATE,
     TASKS_DIR,
@@ -23,8 +23,8 @@ from cookbook_hub.lm_eval_tasks import (
     template_task_names,
     write_task_files,
 )
-from cookbook_hub.sampling import SPLIT_OFFSETS
 from cookbook_hub.templates import REGISTRY, ChoiceTemplate, get_template
+from cookbook_hub.tokens.sampling import SPLIT_OFFSETS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,7 +58,7 @@ def test_write_task_files_regenerates_and_prunes(tmp_path):
 def test_package_data_ships_the_folder():
     patterns = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
     for path in TASKS_DIR.rglob("*.*"):
-        rel = path.relative_to(TASKS_DIR.parent).as_posix()
+        rel = path.relative_to(REPO_ROOT / "cookbook_hub").as_posix()
         assert any(fnmatch.fnmatch(rel, p) for p in patterns["cookbook_hub"]), rel
 
 
@@ -120,4 +120,4 @@ def test_yes_no_scoring_hooks():
 def test_function_references_resolve():
     text = (TASKS_DIR / "_real_yes_no.yaml").read_text()
     for name in ("score_yes_no", "aggregate_balanced_accuracy"):
-        assert f"cookbook_hub.lm_eval_tasks.{name}" in text and callable(getattr(lm_eval_tasks, name))
+        assert f"cookbook_hub.eval.lm_eval_tasks.{name}" in text and callable(getattr(lm_eval_tasks, name))

@@ -16,12 +16,15 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cookbook_hub.build import ConfigPlan, build, read_manifest
-from cookbook_hub.generate import chunks
-from cookbook_hub.recipe import load_recipe
-from cookbook_hub.sampling import SPLIT_OFFSETS
-from cookbook_hub.sources import MixtureSource, largest_remainder
+from cookbook_hub.card.dataset_card import write_dataset_card
+from cookbook_hub.dataset.builder import build
+from cookbook_hub.dataset.plan import ConfigPlan
+from cookbook_hub.folders import DatasetFolder
+from cookbook_hub.generation.generate import chunks
+from cookbook_hub.generation.sources import MixtureSource, largest_remainder
+from cookbook_hub.recipes.schema import load_recipe
 from cookbook_hub.templates import get_template
+from cookbook_hub.tokens.sampling import SPLIT_OFFSETS
 
 MIX_RECIPE = {
     "name": "mix",
@@ -62,7 +65,7 @@ def mix(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("mix")
     recipe_path = root / "mix.yaml"
     recipe_path.write_text(yaml.safe_dump(MIX_RECIPE, sort_keys=False), encoding="utf-8")
-    build(str(recipe_path), root / "out", progress=False)
+    build(str(recipe_path), root / "out", progress=False, finish=write_dataset_card)
     return recipe_path, root / "out"
 
 
@@ -111,7 +114,7 @@ def test_exact_rows_per_template_per_split(mix: tuple[Path, Path]) -> None:
     recipe_path, out = mix
     plan = ConfigPlan.from_recipe(load_recipe(recipe_path))
     assert plan.split_rows == {s: sum(c.values()) for s, c in EXPECTED_COUNTS.items()}
-    manifest = read_manifest(out)["configs"]["mix"]
+    manifest = DatasetFolder(out).manifest()["configs"]["mix"]
     for split, expected in EXPECTED_COUNTS.items():
         table = split_table(out, "mix", split)
         assert Counter(table.column("template").to_pylist()) == expected
@@ -195,8 +198,8 @@ def test_source_batches_agree_with_one_big_batch() -> None:
 def test_builds_are_byte_identical(tmp_path: Path) -> None:
     n = 4500  # train 4320 rows: two chunks, so two processes really split the work
     assert len(chunks(range(int(n * 0.96)))) == 2
-    one = build("gpt4all", tmp_path / "one", n=n, num_proc=1, progress=False)
-    two = build("gpt4all", tmp_path / "two", n=n, num_proc=2, progress=False)
+    one = build("gpt4all", tmp_path / "one", n=n, num_proc=1, progress=False, finish=write_dataset_card)
+    two = build("gpt4all", tmp_path / "two", n=n, num_proc=2, progress=False, finish=write_dataset_card)
     assert one.configs == two.configs == {"gpt4all": {"train": 4320, "validation": 90, "test": 90}}
     digests = parquet_digests(tmp_path / "one")
     assert len(digests) == 3
@@ -211,7 +214,7 @@ def test_seed_changes_the_rows(tmp_path: Path) -> None:
     for seed in (7, 8):
         path = tmp_path / f"seed{seed}.yaml"
         path.write_text(yaml.safe_dump(dict(data, seed=seed)), encoding="utf-8")
-        build(str(path), tmp_path / f"out{seed}", progress=False)
+        build(str(path), tmp_path / f"out{seed}", progress=False, finish=write_dataset_card)
         paths.append(tmp_path / f"out{seed}")
     a, b = (split_table(p, "mix", "train") for p in paths)
     assert a.column("prompt").to_pylist() != b.column("prompt").to_pylist()
@@ -222,7 +225,7 @@ def test_builder_gives_the_same_rows_as_build(tmp_path: Path) -> None:
     from dataset_scripts.cookbook_mixtures import CookbookMixtures
 
     size = 700
-    build("gpt4all", tmp_path / "built", n=size, progress=False)
+    build("gpt4all", tmp_path / "built", n=size, progress=False, finish=write_dataset_card)
     builder = CookbookMixtures(config_name="gpt4all", size=size, cache_dir=str(tmp_path / "cache"))
     builder.download_and_prepare()
     dataset = builder.as_dataset()

@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 from huggingface_hub import ModelCard
 
-from cookbook_hub.alignment import record_alignment
+from cookbook_hub.align.report import record_alignment
+from cookbook_hub.card.model_card import TAGS, render_model_card, write_model_card
 from cookbook_hub.errors import ParameterError
-from cookbook_hub.eval_results import FORMAT, record, save_results
-from cookbook_hub.model_card import TAGS, refresh_model_card, render_model_card
-from cookbook_hub.publisher import publish
-from cookbook_hub.trainer import TRAINING_ARGS, TrainConfig, train
+from cookbook_hub.eval.results import FORMAT, record
+from cookbook_hub.folders import AdapterFolder
+from cookbook_hub.hub.publish import publish
+from cookbook_hub.train.config import TrainConfig
+from cookbook_hub.train.trainer import train
 
 pytest_plugins = ["tiny_models"]
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -122,10 +124,10 @@ def alignment_of(template: str) -> dict:
 def test_the_card_shows_everything_recorded_in_the_folder(adapter: Path, tmp_path: Path):
     folder = Path(shutil.copytree(adapter, tmp_path / "copy"))
     assert str(render_model_card(folder)) == (adapter / "README.md").read_text()  # stable
-    save_results(eval_document("2026-01-01T00:00:00+00:00", 0.25), folder)
+    record(eval_document("2026-01-01T00:00:00+00:00", 0.25), folder)
     record(eval_document("2026-02-01T00:00:00+00:00", 0.75), folder)  # newer: its value goes to model-index
     record_alignment(alignment_of("overlap_choice"), folder)
-    card = ModelCard.load(folder / "README.md")
+    card = ModelCard.load(write_model_card(folder))
     text = card.text
     (result,) = card.data.eval_results
     assert (result.dataset_name, result.metric_type, result.metric_value) == ("cookbook_copy", "exact_match", 0.75)
@@ -142,7 +144,7 @@ def test_the_card_shows_everything_recorded_in_the_folder(adapter: Path, tmp_pat
     # A report for the same task and template replaces the earlier one; the Evaluation section stays.
     record_alignment({**alignment_of("overlap_choice"), "rule_accuracy": 1.0}, folder)
     record_alignment(alignment_of("two_way_choice"), folder)
-    text = (folder / "README.md").read_text()
+    text = write_model_card(folder).read_text()
     assert "Rule accuracy: 1.000" in text and "Rule accuracy: 0.500" in text and text.count("### `") == 2
     assert "## Evaluation" in text
 
@@ -155,14 +157,16 @@ def test_the_card_shows_everything_recorded_in_the_folder(adapter: Path, tmp_pat
     assert publish(folder, str(hub)).created_commit is False  # the same card again: nothing to commit
 
 
-def test_refreshing_leaves_the_card_of_a_foreign_adapter_alone(tmp_path: Path):
+def test_recording_leaves_the_card_of_a_foreign_adapter_alone(tmp_path: Path):
     (tmp_path / "README.md").write_text("# mine\n")
-    assert refresh_model_card(tmp_path) is None
+    record_alignment(alignment_of("overlap_choice"), tmp_path)
+    assert (tmp_path / "alignment" / "choice_facts.overlap_choice" / "alignment.json").is_file()
+    assert not AdapterFolder(tmp_path).trained_here  # so the commands leave its card alone
     assert (tmp_path / "README.md").read_text() == "# mine\n"
 
 
 def test_a_folder_without_training_args_is_refused(adapter: Path, tmp_path: Path):
     folder = Path(shutil.copytree(adapter, tmp_path / "copy"))
-    (folder / TRAINING_ARGS).unlink()
+    (folder / AdapterFolder.TRAINING_ARGS).unlink()
     with pytest.raises(ParameterError, match="not an adapter folder written by `cookbook-hub train`"):
         render_model_card(folder)

@@ -16,10 +16,13 @@ from fake_hub import ENDPOINT, FakeHub
 from huggingface_hub import HfApi, constants
 from typer.testing import CliRunner
 
-from cookbook_hub import publisher
-from cookbook_hub.cli import app
+from cookbook_hub.card.dataset_card import write_dataset_card
+from cookbook_hub.cli.app import app
 from cookbook_hub.errors import OutputExistsError, PublishError, TargetError
-from cookbook_hub.publisher import GitRepo, publish, pull
+from cookbook_hub.hub import git, hf
+from cookbook_hub.hub.git import GitRepo
+from cookbook_hub.hub.publish import publish
+from cookbook_hub.hub.pull import pull
 
 TOKEN = "hf_SECRETtoken123"
 ROWS_A = [{"prompt": "1 2 3", "completion": "3 2 1"}, {"prompt": "a b", "completion": "b a"}]
@@ -306,8 +309,8 @@ def test_failure_midway_leaves_the_repo_as_it_was(
 
 def test_git_failures_become_publish_errors(folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(PublishError, match="git no-such-command failed"):
-        publisher.git(tmp_path, "no-such-command")
-    monkeypatch.setattr(publisher, "GIT", ("no-such-git-binary",))
+        git.git(tmp_path, "no-such-command")
+    monkeypatch.setattr(git, "GIT", ("no-such-git-binary",))
     with pytest.raises(PublishError, match="git is not installed"):
         publish(folder, str(tmp_path / "hub" / "local" / "ds"))
 
@@ -529,7 +532,7 @@ def test_live_publish_and_pull(folder: Path, tmp_path: Path, monkeypatch: pytest
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     repo_id = f"{os.environ['COOKBOOK_HUB_LIVE_NAMESPACE']}/cookbook-hub-live-test"
-    api: HfApi = publisher.hub_api()
+    api: HfApi = hf.hub_api()
     try:
         first = publish(folder, f"hf://{repo_id}", tag="v0.0.1", private=True)
         assert first.created_commit
@@ -547,7 +550,7 @@ def test_live_publish_and_pull(folder: Path, tmp_path: Path, monkeypatch: pytest
 
 def built_recipe(tmp_path, name: str, description: str) -> Path:
     """Build a tiny one-template recipe under a fixed version."""
-    from cookbook_hub.build import build
+    from cookbook_hub.dataset.builder import build
 
     recipe = tmp_path / f"{name}.yaml"
     recipe.write_text(
@@ -556,7 +559,7 @@ def built_recipe(tmp_path, name: str, description: str) -> Path:
         "templates: [{template: copy, weight: 1, params: {min_len: 2, max_len: 4}}]\nsize: 20\n",
         encoding="utf-8",
     )
-    return build(str(recipe), tmp_path / name, progress=False).path
+    return build(str(recipe), tmp_path / name, progress=False, finish=write_dataset_card).path
 
 
 @pytest.mark.parametrize("remote", [False, True], ids=["local", "hf"])

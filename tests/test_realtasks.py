@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cookbook_hub.realtasks import (
-    TaskFileError,
+from cookbook_hub.errors import TaskFileError
+from cookbook_hub.eval.realtasks import (
     answer_shares,
     balanced_accuracy,
     choice_prediction,

@@ -18,8 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from cookbook_hub.cli import app
-from cookbook_hub.recipe import Recipe, RecipeError, load_recipe, parse_recipe, recipe_names
+from cookbook_hub.cli.app import app
+from cookbook_hub.errors import RecipeError
+from cookbook_hub.recipes.schema import Recipe, load_recipe, parse_recipe, recipe_names
 from cookbook_hub.templates import REGISTRY
 
 RECIPES_DIR = Path(__file__).resolve().parents[1] / "cookbook_hub" / "recipes"
@@ -129,7 +130,7 @@ def test_content_hash_is_stable() -> None:
 
 
 def test_content_hash_is_the_same_in_another_process() -> None:
-    code = "from cookbook_hub.recipe import load_recipe; print(load_recipe('gpt4all').content_hash)"
+    code = "from cookbook_hub.recipes.schema import load_recipe; print(load_recipe('gpt4all').content_hash)"
     out = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cookbook_hub.errors import CookbookError, TargetError
-from cookbook_hub.targets import Target, check_tag, parse_target
+from cookbook_hub.hub.targets import Target, check_tag, parse_target
 
 
 @pytest.mark.parametrize(

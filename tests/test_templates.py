@@ -10,12 +10,12 @@ import pydantic
 import pytest
 
 from cookbook_hub.errors import ParameterError, TokenSpaceError, UnknownNameError
-from cookbook_hub.formatting import STYLES, format_sample, plain_prompt
-from cookbook_hub.generate import batch_for
-from cookbook_hub.rows import decode_inputs
+from cookbook_hub.generation.formatting import STYLES, format_sample, plain_prompt
+from cookbook_hub.generation.generate import batch_for
+from cookbook_hub.generation.rows import decode_inputs
 from cookbook_hub.templates import ChoiceTemplate, get_template, template_class, template_names
 from cookbook_hub.templates.base import LETTERS, normalize
-from cookbook_hub.token_space import MIN_TOKENS, TokenSpace, default_token_space
+from cookbook_hub.tokens.space import MIN_TOKENS, TokenSpace, default_token_space
 
 NAMES = template_names()
 CHOICE_NAMES = [n for n in NAMES if issubclass(template_class(n), ChoiceTemplate)]

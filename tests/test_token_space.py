@@ -12,13 +12,7 @@ from pathlib import Path
 import pytest
 
 from cookbook_hub.errors import TokenSpaceError
-from cookbook_hub.token_space import (
-    MIN_TOKENS,
-    TokenSpace,
-    default_token_space,
-    resolve_token_space,
-    word_like_tokens,
-)
+from cookbook_hub.tokens.space import MIN_TOKENS, TokenSpace, default_token_space, resolve_token_space, word_like_tokens
 
 DEFAULT_SHA256 = "a5b82f7f8f1ea3f908b9cafed592332915d5eefeffb084199755cff976b8ed89"
 DEFAULT_SIZE = 19050

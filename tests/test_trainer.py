@@ -23,11 +23,18 @@ from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, TrainerCallback
 from typer.testing import CliRunner
 
-from cookbook_hub import trainer as trainer_module
-from cookbook_hub.cli import app
+from cookbook_hub.cli.app import app
+from cookbook_hub.errors import TrainError
+from cookbook_hub.folders import AdapterFolder
+from cookbook_hub.hub.publish import publish
+from cookbook_hub.hub.pull import pull
 from cookbook_hub.models import SMOLLM2_HUB_ID, SMOLLM2_PACKAGE, resolve_model
-from cookbook_hub.publisher import publish, pull
-from cookbook_hub.trainer import CHECKPOINTS, TrainConfig, TrainError, flag, prepare, train
+from cookbook_hub.train import trainer as trainer_module
+from cookbook_hub.train.config import TrainConfig, flag
+from cookbook_hub.train.hardware import Hardware
+from cookbook_hub.train.trainer import prepare, train
+
+CHECKPOINTS = AdapterFolder.CHECKPOINTS
 
 pytest_plugins = ["tiny_models"]
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -165,7 +172,7 @@ def first_batch(run, size: int = 4) -> dict[str, torch.Tensor]:
 
 def load_rows(folder: Path, n: int) -> list[dict]:
     """The first `n` train rows of a built folder."""
-    from cookbook_hub.training_data import load_training_data
+    from cookbook_hub.train.data import load_training_data
 
     return load_training_data(str(folder)).dataset.select(range(n)).to_list()
 
@@ -257,7 +264,7 @@ def test_the_gpu_settings_train_the_same_adapter(tmp_path, monkeypatch, copy_dat
     """Activation checkpointing and dataloader workers change how a step runs, not what it computes. Only the
     hardware detection is faked (no GPU here): a CUDA machine without bf16, so the weights stay in fp32."""
     cpu = train(tiny_config(copy_data, tiny_llama, tmp_path / "cpu"))
-    gpu_like = trainer_module.Hardware("cuda", "a GPU", 1, 1, bf16=False, attention="sdpa")
+    gpu_like = Hardware("cuda", "a GPU", 1, 1, bf16=False, attention="sdpa")
     monkeypatch.setattr(trainer_module, "detect_hardware", lambda: gpu_like)
     run = prepare(tiny_config(copy_data, tiny_llama, tmp_path / "gpu"))
     recomputed = []  # checkpointed layers run their attention again in the backward pass

@@ -8,17 +8,12 @@ from pathlib import Path
 import datasets
 import pytest
 
-from cookbook_hub.build import build
-from cookbook_hub.errors import PublishError
-from cookbook_hub.publisher import publish
-from cookbook_hub.recipe import load_recipe
-from cookbook_hub.training_data import (
-    DataError,
-    check_prompt_lengths,
-    load_training_data,
-    prompt_lengths,
-    sft_examples,
-)
+from cookbook_hub.card.dataset_card import write_dataset_card
+from cookbook_hub.dataset.builder import build
+from cookbook_hub.errors import DataError, PublishError, TargetError
+from cookbook_hub.hub.publish import publish
+from cookbook_hub.recipes.schema import load_recipe
+from cookbook_hub.train.data import check_prompt_lengths, load_training_data, prompt_lengths, sft_examples
 
 pytest_plugins = ["tiny_models"]
 
@@ -69,7 +64,7 @@ def test_config_the_dataset_lacks_is_refused_with_the_configs(copy_data: Path):
 
 
 def test_several_configs_need_a_choice(tmp_path: Path):
-    folder = build("templates", tmp_path / "set", n=4, progress=False).path
+    folder = build("templates", tmp_path / "set", n=4, progress=False, finish=write_dataset_card).path
     with pytest.raises(DataError, match="configs and none was chosen") as info:
         load_training_data(str(folder))
     assert "span_qa" in str(info.value) and "copy" in str(info.value)
@@ -92,16 +87,16 @@ def test_hub_folder_at_a_tag_is_pulled_by_commit(tmp_path: Path, cache: Path, co
 
 
 @pytest.mark.parametrize(
-    ("spec", "message"),
+    ("spec", "error", "message"),
     [
-        ("no/such/folder", "no training data at 'no/such/folder'"),
-        ("gpt4al", "did you mean the recipe 'gpt4all'"),
-        ("hf://nobody/nothing", "cannot read the dataset"),  # the tests run offline
-        ("hub/x@", "NAME@REVISION"),
+        ("no/such/folder", DataError, "no training data at 'no/such/folder'"),
+        ("gpt4al", DataError, "did you mean the recipe 'gpt4all'"),
+        ("hf://nobody/nothing", PublishError, "HF_HUB_OFFLINE is set"),  # the tests run offline
+        ("hub/x@", TargetError, "NAME@REVISION"),
     ],
 )
-def test_missing_data_is_a_clear_error(spec: str, message: str):
-    with pytest.raises(DataError, match=message):
+def test_missing_data_is_a_clear_error(spec: str, error: type[Exception], message: str):
+    with pytest.raises(error, match=message):
         load_training_data(spec)
 
 

@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
+from cookbook_hub.card.dataset_card import write_dataset_card
+
 TINY_VOCAB = 512
 END = "<|im_end|>"
 CHAT_TEMPLATE = (
@@ -31,7 +33,7 @@ def tiny_tokenizer() -> Any:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    words = resources.files("cookbook_hub").joinpath("data/default_tokens.txt").read_text(encoding="utf-8").split()
+    words = resources.files("cookbook_hub").joinpath("tokens/default_tokens.txt").read_text(encoding="utf-8").split()
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
@@ -134,16 +136,17 @@ def bert_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def copy_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder built by `cookbook-hub build` from the tiny copy recipe (plain format, 256 rows)."""
-    from cookbook_hub.build import build
+    from cookbook_hub.dataset.builder import build
 
     folder = tmp_path_factory.mktemp("data")
-    return build(str(write_recipe(folder)), folder / "tiny-copy", progress=False).path
+    return build(str(write_recipe(folder)), folder / "tiny-copy", progress=False, finish=write_dataset_card).path
 
 
 @pytest.fixture(scope="session")
 def chat_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder built from the tiny copy recipe in chat format."""
-    from cookbook_hub.build import build
+    from cookbook_hub.dataset.builder import build
 
     folder = tmp_path_factory.mktemp("chat-data")
-    return build(str(write_recipe(folder, name="tiny-chat", fmt="chat")), folder / "tiny-chat", progress=False).path
+    recipe = write_recipe(folder, name="tiny-chat", fmt="chat")
+    return build(str(recipe), folder / "tiny-chat", progress=False, finish=write_dataset_card).path

@@ -4,6 +4,9 @@ A template subclass declares its parameters (a validated pydantic dataclass), th
 draws, `draw(rng, n)` (vectorised: n inputs at once), `rule(inputs)` (the answer, for any token
 lists, including real text split into words) and `sections(inputs)` (what the prompt shows).
 Everything else (deterministic sampling, formatting, scoring, dataset columns) is shared here.
+
+A template whose rule targets a real task kind also declares how it reads a real example
+(`real_kinds`, `real_mapping`, `real_inputs`): the alignment scorer applies the rule to real text with it.
 """
 
 from __future__ import annotations
@@ -15,19 +18,35 @@ import string
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 import pydantic
 
 from cookbook_hub.errors import ParameterError, TokenSpaceError
-from cookbook_hub.sampling import BLOCK_SIZE, block_rng, blocks_for, stream_key
-from cookbook_hub.token_space import TokenSpace, resolve_token_space
+from cookbook_hub.tokens.sampling import BLOCK_SIZE, block_rng, blocks_for, stream_key
+from cookbook_hub.tokens.space import TokenSpace, resolve_token_space
 
 Tokens = list[str]
 Inputs = dict[str, Any]
 FieldKind = Literal["tokens", "token_lists"]
+TaskKind = Literal["extractive", "choice", "yes_no"]
 LETTERS = string.ascii_uppercase
+EDGE_PUNCTUATION = string.punctuation + "“”‘’«»…"
+
+
+class RealExample(Protocol):
+    """A real example as a template reads it: a context, a question, and the choices (None for extractive QA)."""
+
+    context: str
+    question: str
+    choices: tuple[str, ...] | None
+
+
+def words(text: str) -> Tokens:
+    """A real text as template tokens: split on whitespace, lowercased, punctuation stripped from both
+    ends of each word (inner punctuation such as `don't` or `3.5` stays); words left empty are dropped."""
+    return [w for w in (token.strip(EDGE_PUNCTUATION).lower() for token in text.split()) if w]
 
 
 @dataclass(frozen=True)
@@ -57,6 +76,8 @@ class Template(ABC):
     fields: ClassVar[dict[str, FieldKind]]
     example_params: ClassVar[dict[str, Any]] = {}
     distinct_param: ClassVar[str | None] = None  # the param giving how many distinct tokens a sample needs
+    real_kinds: ClassVar[tuple[TaskKind, ...]] = ()  # the real task kinds whose examples `real_inputs` reads
+    real_mapping: ClassVar[str] = ""  # how a real example's fields become the inputs, in words
 
     def __init__(self, params: Any = None, token_space: TokenSpace | str | None = None) -> None:
         self.params = validate_params(self.name, self.Params, params)
@@ -84,7 +105,15 @@ class Template(ABC):
     def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
         """The labelled text blocks the prompt shows, in order."""
 
+    def real_inputs(self, example: RealExample) -> Inputs:
+        """The inputs the rule reads for a real example (templates with `real_kinds` implement it)."""
+        raise NotImplementedError(f"template {self.name!r} does not read real examples")
+
     # --- shared machinery ----------------------------------------------------------------------
+    def real_answer(self, example: RealExample) -> str:
+        """The rule's answer to a real example, in the example's words."""
+        return " ".join(self.rule(self.real_inputs(example)))
+
     def params_dict(self) -> dict[str, Any]:
         """The parameters as a plain dict (canonical order)."""
         return dataclasses.asdict(self.params)
@@ -158,6 +187,15 @@ class ChoiceTemplate(Template):
     @abstractmethod
     def rule(self, inputs: Inputs) -> int:
         """Index of the chosen option."""
+
+    def real_answer(self, example: RealExample) -> str:
+        """The choice the rule picks for a real example, as the example writes it."""
+        picked = self.rule(self.real_inputs(example))
+        choices = example.choices or ()
+        if self.lettered:
+            return choices[picked]
+        said = self.fixed_choices[picked]
+        return next(c for c in choices if c.strip().lower() == said)
 
     def choices(self, inputs: Inputs) -> list[str]:
         """The choice texts, in order (what lm-eval scores by log-likelihood)."""

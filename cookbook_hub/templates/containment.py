@@ -6,7 +6,7 @@ import numpy as np
 import pydantic
 from pydantic import PositiveInt
 
-from cookbook_hub.templates.base import ChoiceTemplate, Inputs, check_range, params_dataclass
+from cookbook_hub.templates.base import ChoiceTemplate, Inputs, RealExample, check_range, params_dataclass, words
 from cookbook_hub.templates.registry import register
 
 
@@ -51,6 +51,9 @@ class Containment(ChoiceTemplate):
     lettered = False
     fixed_choices = ("no", "yes")
 
+    real_kinds = ("yes_no",)
+    real_mapping = "context -> passage, question -> question; yes/no"
+
     def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
         p = self.params
         lengths = self.lengths(rng, p.passage_min_len, p.passage_max_len, n)
@@ -74,3 +77,6 @@ class Containment(ChoiceTemplate):
 
     def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
         return [("Passage", " ".join(inputs["context"])), ("Question", " ".join(inputs["question"]))]
+
+    def real_inputs(self, example: RealExample) -> Inputs:
+        return {"context": words(example.context), "question": words(example.question)}

@@ -6,7 +6,15 @@ import numpy as np
 import pydantic
 from pydantic import PositiveInt
 
-from cookbook_hub.templates.base import ChoiceTemplate, Inputs, argmax_first, overlaps, params_dataclass
+from cookbook_hub.templates.base import (
+    ChoiceTemplate,
+    Inputs,
+    RealExample,
+    argmax_first,
+    overlaps,
+    params_dataclass,
+    words,
+)
 from cookbook_hub.templates.registry import register
 
 
@@ -58,6 +66,9 @@ class OverlapChoice(ChoiceTemplate):
     example_params = {"question_len": 6, "option_len": 3, "num_options": 4, "overlap": 2}
     distinct_param = "question_len"
 
+    real_kinds = ("choice", "yes_no")
+    real_mapping = "context + question -> question, choices -> options"
+
     def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
         p = self.params
         questions = self.words(self.distinct_ids(rng, n, p.question_len))
@@ -76,3 +87,9 @@ class OverlapChoice(ChoiceTemplate):
 
     def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
         return [("Question", " ".join(inputs["question"]))]
+
+    def real_inputs(self, example: RealExample) -> Inputs:
+        return {
+            "question": words(f"{example.context} {example.question}"),
+            "options": [words(choice) for choice in example.choices or ()],
+        }

@@ -6,7 +6,7 @@ from typing import Any
 
 from cookbook_hub.errors import UnknownNameError
 from cookbook_hub.templates.base import Template
-from cookbook_hub.token_space import TokenSpace
+from cookbook_hub.tokens.space import TokenSpace
 
 REGISTRY: dict[str, type[Template]] = {}
 

@@ -6,7 +6,16 @@ import numpy as np
 import pydantic
 from pydantic import PositiveInt
 
-from cookbook_hub.templates.base import Inputs, Template, Tokens, check_range, find_span, params_dataclass
+from cookbook_hub.templates.base import (
+    Inputs,
+    RealExample,
+    Template,
+    Tokens,
+    check_range,
+    find_span,
+    params_dataclass,
+    words,
+)
 from cookbook_hub.templates.registry import register
 
 
@@ -71,6 +80,9 @@ class SpanQA(Template):
     example_params = {"context_min_len": 10, "context_max_len": 14, "question_len": 2, "answer_len": 2}
     distinct_param = "question_len"
 
+    real_kinds = ("extractive",)
+    real_mapping = "context -> document, question -> question; answer: the span's words"
+
     def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
         p = self.params
         lengths = self.lengths(rng, p.context_min_len, p.context_max_len, n)
@@ -90,3 +102,6 @@ class SpanQA(Template):
 
     def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
         return [("Document", " ".join(inputs["context"])), ("Question", " ".join(inputs["question"]))]
+
+    def real_inputs(self, example: RealExample) -> Inputs:
+        return {"context": words(example.context), "question": words(example.question)}

@@ -6,7 +6,7 @@ import numpy as np
 import pydantic
 from pydantic import PositiveInt
 
-from cookbook_hub.templates.base import ChoiceTemplate, Inputs, argmax_first, params_dataclass
+from cookbook_hub.templates.base import ChoiceTemplate, Inputs, RealExample, argmax_first, params_dataclass, words
 from cookbook_hub.templates.registry import register
 
 
@@ -52,6 +52,9 @@ class TwoWayChoice(ChoiceTemplate):
     example_params = {"goal_len": 6, "solution_len": 5, "diff_len": 1}
     distinct_param = "goal_len"
 
+    real_kinds = ("choice", "yes_no")
+    real_mapping = "context + question -> goal, choices -> solutions"
+
     def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
         p = self.params
         goals = self.words(self.distinct_ids(rng, n, p.goal_len))
@@ -78,3 +81,9 @@ class TwoWayChoice(ChoiceTemplate):
 
     def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
         return [("Goal", " ".join(inputs["question"]))]
+
+    def real_inputs(self, example: RealExample) -> Inputs:
+        return {
+            "question": words(f"{example.context} {example.question}"),
+            "options": [words(choice) for choice in example.choices or ()],
+        }

@@ -1,0 +1,169 @@
+"""Dataset cards: rendered from `cards/dataset_card.md.j2` through huggingface_hub's DatasetCard.
+
+The card is derived from a built folder alone (its manifest and Parquet files), so
+`cookbook-hub card DIR` re-renders it at any time; the YAML metadata (`configs:`, `dataset_info`)
+is produced by datasets' own helpers, the ones `push_to_hub` uses.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import datasets
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from datasets.info import DatasetInfosDict
+from datasets.utils.metadata import MetadataConfigs
+from huggingface_hub import DatasetCard, DatasetCardData
+
+from cookbook_hub.card.render import render_card_template
+from cookbook_hub.folders import DatasetFolder
+from cookbook_hub.plots import weights_plot
+from cookbook_hub.recipes.schema import Recipe
+from dataset_scripts.cookbook_templates import CITATION
+
+EXAMPLES_PER_TEMPLATE = 2
+SPLIT_ORDER = ("train", "validation", "test")
+
+
+def size_category(rows: int) -> str:
+    """The Hub's `size_categories` bucket for a row count."""
+    for limit, label in [
+        (1_000, "n<1K"),
+        (10_000, "1K<n<10K"),
+        (100_000, "10K<n<100K"),
+        (1_000_000, "100K<n<1M"),
+        (10_000_000, "1M<n<10M"),
+        (100_000_000, "10M<n<100M"),
+    ]:
+        if rows < limit:
+            return label
+    return "100M<n<1B"
+
+
+def card_data(manifest: dict[str, Any], pretty_name: str) -> DatasetCardData:
+    """Validated card metadata: license, tags, and `configs:`/`dataset_info` matching the files."""
+    configs = manifest["configs"]
+    total = sum(s["num_examples"] for c in configs.values() for s in c["splits"].values())
+    data = DatasetCardData(
+        license="apache-2.0",
+        language=["en"],
+        pretty_name=pretty_name,
+        size_categories=[size_category(total)],
+        task_categories=["text-generation", "question-answering", "multiple-choice"],
+        tags=["synthetic", "cookbook", "instruction-tuning", "templates"],
+    )
+    MetadataConfigs(
+        {
+            name: {"data_files": [{"split": s, "path": DatasetFolder.split_pattern(name, s)} for s in c["splits"]]}
+            for name, c in configs.items()
+        }
+    ).to_dataset_card_data(data)
+    infos = {}
+    for name, c in configs.items():
+        splits = datasets.SplitDict()
+        for split, entry in c["splits"].items():
+            splits.add(datasets.SplitInfo(name=split, num_bytes=entry["num_bytes"], num_examples=entry["num_examples"]))
+        infos[name] = datasets.DatasetInfo(
+            features=datasets.Features.from_dict(c["features"]),
+            splits=splits,
+            dataset_size=sum(e["num_bytes"] for e in c["splits"].values()),
+            download_size=None,
+        )
+    DatasetInfosDict(infos).to_dataset_card_data(data)
+    return data
+
+
+def example_rows(folder: Path, files: list[str], template: str, k: int = EXAMPLES_PER_TEMPLATE) -> list[dict]:
+    """The first `k` rows of `template` in the given Parquet files, as display text (read batch by batch)."""
+    out: list[dict] = []
+    for rel in files:
+        parquet = pq.ParquetFile(folder / rel)
+        text_columns = [c for c in ("prompt", "completion", "messages") if c in parquet.schema_arrow.names]
+        for batch in parquet.iter_batches(batch_size=1024, columns=["template", "index", *text_columns]):
+            for row in batch.filter(pc.equal(batch.column("template"), template)).slice(0, k - len(out)).to_pylist():
+                if "messages" in row:
+                    text = "\n".join(f"<{m['role']}>\n{m['content']}" for m in row["messages"])
+                else:
+                    text = row["prompt"] + row["completion"]
+                out.append({"index": row["index"], "text": text})
+            if len(out) >= k:
+                return out
+    return out
+
+
+def has_plot(config: dict[str, Any]) -> bool:
+    """Whether a config gets a weights chart (it mixes several templates)."""
+    return len(config["templates"]) > 1
+
+
+def render_dataset_card(folder: str | Path, repo_id: str | None = None) -> DatasetCard:
+    """Render the card of a built folder (reads it only; `write_dataset_card` also draws the charts)."""
+    folder = Path(folder)
+    manifest = DatasetFolder(folder).manifest()
+    repo_id = repo_id or manifest.get("repo_id") or "your-namespace/your-dataset"
+    configs, templates, seen = [], [], set()
+    for name, c in manifest["configs"].items():
+        recipe = Recipe.model_validate(c["recipe"])
+        train_files = c["splits"].get("train", next(iter(c["splits"].values())))["files"]
+        configs.append(
+            {
+                "name": name,
+                "version": c["recipe_version"],
+                "revision": f"v{c['recipe_version']}",
+                "content_hash": c["content_hash"],
+                "splits": c["splits"],
+                "recipe": recipe,
+                "recipe_yaml": recipe.to_yaml(),
+                "recipe_shown": manifest["kind"] == "recipe",
+                "templates": c["templates"],
+                "plot": DatasetFolder.weights_plot(name) if has_plot(c) else None,
+            }
+        )
+        for t in c["templates"]:
+            if t["template"] not in seen:
+                seen.add(t["template"])
+                templates.append({**t, "examples": example_rows(folder, train_files, t["template"])})
+    first = next(iter(manifest["configs"].values()))
+    pretty = "Cookbook template set" if manifest["kind"] == "templates" else f"Cookbook mixture: {configs[0]['name']}"
+    intro = (
+        f"{len(templates)} Cookbook templates, one config each."
+        if manifest["kind"] == "templates"
+        else f"A mixture of {len(templates)} Cookbook templates, built from recipe "
+        f"`{configs[0]['name']}` version {configs[0]['version']}."
+    )
+    body = render_card_template(
+        "dataset_card.md.j2",
+        card_data=card_data(manifest, pretty).to_yaml(),
+        title=pretty,
+        intro=intro,
+        repo_id=repo_id,
+        generator_version=manifest["generator"]["version"],
+        configs=configs,
+        split_names=[s for s in SPLIT_ORDER if any(s in c["splits"] for c in configs)],
+        chat=first["recipe"]["format"] == "chat",
+        templates=templates,
+        token_space=first["token_space"],
+        citation=CITATION,
+    )
+    return DatasetCard(body)
+
+
+def write_dataset_card(folder: str | Path, repo_id: str | None = None) -> Path:
+    """Render and write README.md; a given `repo_id` is remembered in the manifest for later renders."""
+    built = DatasetFolder(folder)
+    manifest = built.manifest()
+    if repo_id:
+        manifest["repo_id"] = repo_id
+        built.write_manifest(manifest)
+    for name, config in manifest["configs"].items():
+        if has_plot(config):
+            templates = config["templates"]
+            weights_plot(
+                built / DatasetFolder.weights_plot(name),
+                name,
+                [t["template"] for t in templates],
+                [t["weight"] for t in templates],
+            )
+    return built.write_readme(str(render_dataset_card(built.path, repo_id)))

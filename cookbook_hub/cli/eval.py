@@ -1,0 +1,198 @@
+"""The `eval` and `align` commands: lm-eval evaluation of a model or adapter, and template alignment on real tasks."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cookbook_hub.align.mapping import templates_help
+from cookbook_hub.cli.options import stdout, user_errors
+from cookbook_hub.errors import CookbookError
+
+ModelOpt = Annotated[
+    str | None,
+    typer.Option("--model", "-m", help="Base model: a folder, a .gguf file or a Hub id (default: offline SmolLM2)."),
+]
+AdapterOpt = Annotated[
+    str | None,
+    typer.Option("--adapter", "-a", help="LoRA adapter: a folder, a local hub repo (hub/ns/name) or hf://ns/name."),
+]
+LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", help="Evaluate only the first N examples of each task.")]
+BatchOpt = Annotated[str, typer.Option("--batch-size", "-b", help="auto or an integer (auto is 8 on CPU).")]
+PublishOpt = Annotated[
+    str | None,
+    typer.Option("--publish", help="Publish the adapter folder with the results: hub/ns/name or hf://ns/name."),
+]
+
+
+def quiet_lm_eval(verbose: bool) -> None:
+    """Keep lm-eval's and the datasets' per-task chatter out of the output unless asked for."""
+    if not verbose:
+        for name in ("lm_eval", "lm-eval", "datasets", "transformers"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def eval_cmd(
+    model: ModelOpt = None,
+    adapter: AdapterOpt = None,
+    tasks: Annotated[
+        str, typer.Option("--tasks", "-t", help="gpt4all, templates, task names or .jsonl files, comma-separated.")
+    ] = "templates",
+    limit: LimitOpt = None,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Local copies of GPT4ALL task data: DIR/<task>/<split>.parquet.")
+    ] = None,
+    batch_size: BatchOpt = "auto",
+    max_batch_size: Annotated[int, typer.Option("--max-batch-size", help="Upper bound for auto on GPU.")] = 64,
+    chat_template: Annotated[
+        bool, typer.Option("--chat-template", help="Wrap prompts in the model's chat template.")
+    ] = False,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write results JSON and table here.")] = None,
+    publish: PublishOpt = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show lm-eval's log.")] = False,
+) -> None:
+    """Evaluate a model, or a LoRA adapter next to its base model, with lm-eval.
+
+    With --adapter the results, the Hub's .eval_results files and the re-rendered card are written into
+    the adapter folder; --publish then uploads it in one commit.
+
+    Example: cookbook-hub eval --adapter adapters/gpt4all --tasks templates,data/extractive_qa_ropes.jsonl --limit 50
+    Offline GPT4ALL: cookbook-hub eval --tasks gpt4all --data-dir data/gpt4all --limit 100
+    """
+    from cookbook_hub.eval.results import comparison_table, record, results_document, save_results
+    from cookbook_hub.eval.runner import evaluate
+
+    check_publish(publish, adapter)
+    quiet_lm_eval(verbose)
+    evaluation = evaluate(
+        model,
+        adapter,
+        tasks,
+        limit=limit,
+        data_dir=data_dir,
+        batch_size=batch_size,
+        max_batch_size=max_batch_size,
+        apply_chat_template=chat_template,
+    )
+    document = results_document(evaluation)
+    print(comparison_table(document), end="")
+    if out is not None:
+        path = save_results(document, out)
+        (out / "results.md").write_text(comparison_table(document), encoding="utf-8")
+        stdout.print(f"wrote {path} and {out / 'results.md'}", markup=False)
+    if evaluation.adapter_dir is None:
+        return
+    recorded = record(document, evaluation.adapter_dir)
+    stdout.print(f"wrote {recorded.results} and {len(recorded.eval_results)} .eval_results files", markup=False)
+    render_card(evaluation.adapter_dir)
+    if publish:
+        publish_adapter(evaluation.adapter_dir, publish, "Add evaluation results")
+
+
+def render_card(folder: Path) -> None:
+    """Re-render the adapter's card with what was just recorded in it, and say so; an adapter not trained by
+    `cookbook-hub train` keeps its card (we cannot render one without its training records)."""
+    from cookbook_hub.card.model_card import write_model_card
+    from cookbook_hub.folders import AdapterFolder
+
+    if AdapterFolder(folder).trained_here:
+        stdout.print(f"updated the card {write_model_card(folder)}", markup=False)
+    else:
+        stdout.print(
+            "card not updated: the adapter was not trained by `cookbook-hub train` "
+            f"(no {AdapterFolder.TRAINING_ARGS})",
+            markup=False,
+        )
+
+
+def publish_adapter(folder: Path, to: str, message: str) -> None:
+    """Publish the adapter folder with what was recorded in it, in one commit."""
+    from cookbook_hub.hub.publish import publish
+
+    result = publish(folder, to, message=message)
+    state = f"commit {result.commit}" if result.created_commit else f"no changes at {result.commit}"
+    stdout.print(f"published to {result.target}: {state}", markup=False)
+
+
+def check_publish(publish: str | None, adapter: str | None) -> None:
+    """Refuse --publish without --adapter, and a malformed target, before any model is loaded."""
+    from cookbook_hub.hub.targets import parse_target
+
+    if publish and not adapter:
+        raise CookbookError("--publish needs --adapter", fix="pass the adapter whose results to publish")
+    if publish:
+        parse_target(publish)
+
+
+def align_cmd(
+    task: Annotated[Path, typer.Option("--task", help="A real-task .jsonl file (see docs/evaluation.md).")],
+    template: Annotated[
+        str, typer.Option("--template", help=f"A template that reads real examples: {templates_help()}.")
+    ],
+    model: ModelOpt = None,
+    adapter: AdapterOpt = None,
+    limit: LimitOpt = None,
+    batch_size: BatchOpt = "auto",
+    params: Annotated[
+        str | None, typer.Option("--params", help="Template parameters as JSON, e.g. '{\"answer_len\": 2}'.")
+    ] = None,
+    rule_only: Annotated[
+        bool,
+        typer.Option(
+            "--rule-only", help="Score the rule alone on the labelled examples (accuracy, answer shares); no model."
+        ),
+    ] = False,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write alignment.json, .png and .md here.")] = None,
+    publish: PublishOpt = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show lm-eval's log.")] = False,
+) -> None:
+    """Score a template's rule on a real task and how closely the model (and adapter) follow it.
+
+    With --adapter the report is also recorded in the adapter folder (alignment/TASK.TEMPLATE/) and shown
+    in its re-rendered card; --publish then uploads the folder in one commit. With --rule-only no model is
+    loaded: the report is the rule's accuracy on the labelled examples and its answer distribution.
+
+    Example: cookbook-hub align --task data/extractive_qa_ropes.jsonl --template span_qa --adapter adapters/doc-qa
+    --limit 100 --out align/ropes
+    Rule only: cookbook-hub align --task data/choice_physical_intuition.jsonl --template two_way_choice --rule-only
+    """
+    from cookbook_hub.align.report import markdown_table, record_alignment, rule_only_markdown, write_report
+    from cookbook_hub.align.run import align, align_rule_only
+    from cookbook_hub.cli.options import parse_params
+
+    if rule_only:
+        given = [flag for flag, value in (("--model", model), ("--adapter", adapter), ("--publish", publish)) if value]
+        if given:
+            raise CookbookError(
+                f"--rule-only loads no model, so {', '.join(given)} cannot be used with it",
+                fix=f"drop {', '.join(given)}, or drop --rule-only to score a model's alignment",
+            )
+        report = align_rule_only(task, template, params=parse_params(params))
+        print(rule_only_markdown(report), end="")
+        if out is not None:
+            paths = write_report(report, out)
+            stdout.print("wrote " + ", ".join(str(p) for p in paths.values()), markup=False)
+        return
+    check_publish(publish, adapter)
+    quiet_lm_eval(verbose)
+    result = align(task, template, model, adapter, limit=limit, batch_size=batch_size, params=parse_params(params))
+    print(markdown_table(result.report), end="")
+    if out is not None:
+        paths = write_report(result.report, out)
+        stdout.print("wrote " + ", ".join(str(p) for p in paths.values()), markup=False)
+    if result.adapter_dir is None:
+        return
+    folder = record_alignment(result.report, result.adapter_dir)
+    stdout.print(f"wrote {result.adapter_dir / folder}", markup=False)
+    render_card(result.adapter_dir)
+    if publish:
+        publish_adapter(result.adapter_dir, publish, "Add template alignment report")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `eval` and `align` commands to the main app."""
+    app.command("eval")(user_errors(eval_cmd))
+    app.command("align")(user_errors(align_cmd))

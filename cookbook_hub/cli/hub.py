@@ -1,0 +1,63 @@
+"""The `publish` and `pull` commands: versioned releases to a local hub folder or the Hugging Face Hub."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cookbook_hub.cli.options import stdout, user_errors
+
+TARGET_HELP = "hf://<namespace>/<name> on the Hub, or a local hub folder ending in <namespace>/<name>."
+
+
+def publish_cmd(
+    folder: Annotated[Path, typer.Argument(help="A folder written by `cookbook-hub build` (or a model folder).")],
+    to: Annotated[str, typer.Option("--to", help=TARGET_HELP)],
+    tag: Annotated[str | None, typer.Option("--tag", help="Version tag for this content, e.g. v0.1.0.")] = None,
+    private: Annotated[bool, typer.Option("--private", help="Create a new Hub repo as private.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the files and message; change nothing.")] = False,
+    message: Annotated[str | None, typer.Option("--message", "-m", help="Commit message.")] = None,
+) -> None:
+    """Publish a built folder as one commit (none if nothing changed), optionally tagged as a version.
+
+    Example: cookbook-hub publish data/gpt4all --to hub/local/cookbook-gpt4all --tag v0.1.0
+    On the Hub (HF_TOKEN set): cookbook-hub publish data/gpt4all --to hf://my-org/cookbook-gpt4all --tag v0.1.0
+    """
+    from cookbook_hub.hub.publish import publish
+
+    result = publish(folder, to, tag=tag, private=private, dry_run=dry_run, message=message)
+    if result.dry_run:
+        stdout.print(f"dry run: would publish {len(result.files)} files to {result.target} ({result.repo_type})")
+        stdout.print(f"message: {result.message}", markup=False)
+        for name in result.files:
+            stdout.print(f"  {name}", markup=False)
+        return
+    tagged = f", tag {result.tag}" if result.tag else ""
+    if result.created_commit:
+        stdout.print(f"published {len(result.files)} files to {result.target}: commit {result.commit}{tagged}")
+    else:
+        stdout.print(f"no changes: {result.target} already holds this content at {result.commit}{tagged}")
+    stdout.print(result.url, markup=False)
+
+
+def pull_cmd(
+    source: Annotated[str, typer.Argument(help=TARGET_HELP)],
+    revision: Annotated[str, typer.Option("--revision", "-r", help="A tag (v0.1.0), branch or commit sha.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the files into.")],
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing folder.")] = False,
+) -> None:
+    """Write one published version into a plain folder that `datasets.load_dataset` reads.
+
+    Example: cookbook-hub pull hub/local/cookbook-gpt4all --revision v0.1.0 --out gpt4all-v0.1.0
+    """
+    from cookbook_hub.hub.pull import pull
+
+    stdout.print(f"wrote {source} at {revision} to {pull(source, revision, out, overwrite=overwrite)}", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `publish` and `pull` commands to the main app."""
+    app.command("publish")(user_errors(publish_cmd))
+    app.command("pull")(user_errors(pull_cmd))

@@ -1,0 +1,287 @@
+"""Evaluating a model (and optionally a LoRA adapter) with lm-eval's `simple_evaluate` and `HFLM`.
+
+Task specs (comma-separated, mixed freely):
+
+- `gpt4all`: lm-eval's arc_easy, arc_challenge, boolq, hellaswag, openbookqa, piqa and winogrande;
+- `templates`: the group `cookbook_templates` (see `cookbook_hub.lm_eval_tasks`);
+- a `.jsonl` real-task file (see `cookbook_hub.realtasks`);
+- any task, group or tag name lm-eval knows, including `cookbook_<template>[_mc]`.
+
+Every run writes task YAMLs into a temporary include folder: one per real-task file (including the
+shipped base config for its kind) and one per GPT4ALL task (including lm-eval's own YAML). With
+`data_dir`, a GPT4ALL task whose folder `<data_dir>/<task>/` holds its evaluation split reads
+those local files instead of the Hub (`dataset_path: parquet` or `json`); otherwise its data must
+be in the datasets cache (or reachable online). Missing data is reported for all tasks at once,
+with the files to provide.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cookbook_hub.errors import CookbookError, EvalDataError, ModelError, UnknownNameError
+from cookbook_hub.eval.gpt4all import GPT4ALL, GPT4ALL_TASKS, gpt4all_config, missing_data_error
+from cookbook_hub.eval.lm_eval_tasks import GROUP, TASKS_DIR, real_task_config, template_task_names, write_yaml
+from cookbook_hub.eval.realtasks import RealTask, choice_prediction, first_line, load_task_file
+from cookbook_hub.folders import AdapterFolder
+from cookbook_hub.hub.pull import fetch, is_published
+from cookbook_hub.models import DEFAULT_MODEL, check_causal_lm, model_identity, resolve_model
+
+log = logging.getLogger(__name__)
+TEMPLATES = "templates"
+CPU_AUTO_BATCH_SIZE = 8
+
+
+# ------------------------------------------------------------------ task plans
+
+
+@dataclass
+class TaskPlan:
+    """What to load: task names for lm-eval, the include folder with their runtime YAMLs, and the real tasks."""
+
+    include_dir: Path
+    names: list[str] = field(default_factory=list)
+    real_tasks: dict[str, RealTask] = field(default_factory=dict)
+
+    def add(self, name: str) -> None:
+        """Add a task name once."""
+        if name not in self.names:
+            self.names.append(name)
+
+    @property
+    def own_tasks(self) -> set[str]:
+        """The names this package defines: the template tasks, their group and the run's real tasks."""
+        return {GROUP, *template_task_names(), *self.real_tasks}
+
+
+def plan_tasks(spec: str, include_dir: Path, data_dir: str | Path | None = None) -> TaskPlan:
+    """Parse a task spec, validate real-task files and write the runtime YAMLs into `include_dir`."""
+    items = [item.strip() for item in spec.split(",") if item.strip()]
+    if not items:
+        raise CookbookError("no tasks given", fix="pass --tasks gpt4all, templates, a task name or a .jsonl file")
+    data = Path(data_dir) if data_dir else None
+    if data is not None and not data.is_dir():
+        raise EvalDataError(
+            f"--data-dir {str(data)!r} is not a folder", fix="pass the folder holding <task>/<split> files"
+        )
+    plan = TaskPlan(include_dir)
+    for item in items:
+        if item.endswith(".jsonl") or Path(item).is_file():
+            task = load_task_file(item)
+            if task.name in plan.real_tasks and plan.real_tasks[task.name].path.resolve() != task.path.resolve():
+                raise CookbookError(f"two task files are both named {task.name}", fix="rename one of them")
+            plan.real_tasks[task.name] = task
+            write_yaml(include_dir / f"{task.name}.yaml", real_task_config(task))
+            plan.add(task.name)
+            continue
+        for name in GPT4ALL_TASKS if item == GPT4ALL else [item]:
+            if name in GPT4ALL_TASKS:
+                write_yaml(include_dir / f"{name}.yaml", gpt4all_config(name, data))
+            plan.add(GROUP if name == TEMPLATES else name)
+    if GROUP in plan.names:
+        plan.names = [n for n in plan.names if n not in template_task_names()]
+    return plan
+
+
+def task_manager(plan: TaskPlan) -> Any:
+    """lm-eval's TaskManager over the shipped tasks and the run's YAMLs (and lm-eval's own only when needed)."""
+    from lm_eval.tasks import TaskManager
+
+    defaults = any(name not in plan.own_tasks | set(GPT4ALL_TASKS) for name in plan.names)
+    return TaskManager(include_path=[str(TASKS_DIR), str(plan.include_dir)], include_defaults=defaults)
+
+
+def unknown_task(name: str, known: list[str]) -> UnknownNameError:
+    """The error for a task name nobody defines, with the closest names lm-eval knows."""
+    close = difflib.get_close_matches(name, known, n=5, cutoff=0.6)
+    return UnknownNameError("task", name, close or [GPT4ALL, TEMPLATES, *template_task_names()])
+
+
+def load_tasks(plan: TaskPlan, manager: Any, data_dir: str | Path | None = None) -> list[Any]:
+    """Build every planned task or group with lm-eval (this loads their data); an unknown name, or
+    data that is neither local nor cached, raises one clear error."""
+    for name in plan.names:
+        if name not in manager.all_tasks:
+            raise unknown_task(name, [GPT4ALL, TEMPLATES, *manager.all_tasks])
+    loaded, missing = [], {}
+    for name in plan.names:
+        try:
+            built = manager.load([name])
+        except Exception as exc:  # datasets raises many types for absent data; all are reported below
+            if name in plan.own_tasks:
+                raise
+            missing[name] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            continue
+        loaded.extend(built["groups"].values() if name in built["groups"] else built["tasks"].values())
+    if missing:
+        raise missing_data_error(missing, Path(data_dir) if data_dir else None)
+    return loaded
+
+
+# ------------------------------------------------------------------ models and adapters
+
+
+def resolve_adapter(spec: str) -> Path:
+    """A local adapter folder for `spec`: the folder itself, or a fresh working copy of a published adapter
+    (`hub/ns/name[@rev]` or `hf://ns/name[@rev]`) fetched into the cache (see `cookbook_hub.hub.pull.fetch`)."""
+    fix = "pass a LoRA adapter folder, a local hub repository (hub/ns/name) or hf://ns/name"
+    if is_published(spec):
+        path = fetch(spec, "adapters", fresh=True).path
+    elif not Path(spec).is_dir():
+        raise ModelError(f"adapter {spec!r} not found: no such folder", fix=fix)
+    else:
+        path = Path(spec)
+    if not AdapterFolder(path).is_adapter:
+        raise ModelError(f"{spec!r} is not an adapter folder: no {AdapterFolder.ADAPTER_CONFIG}", fix=fix)
+    return path
+
+
+def check_adapter_base(adapter: Path, model: str | None) -> None:
+    """Refuse an adapter whose base model is not `model`: neither the path in its adapter_config.json nor
+    (for an adapter trained by `cookbook-hub train`) the base model id its training_args.json records."""
+    folder = AdapterFolder(adapter)
+    base = folder.adapter_config().get("base_model_name_or_path")
+    names = [base]
+    if folder.has(AdapterFolder.TRAINING_ARGS):
+        names.append(folder.training_args()["base_model"]["card_id"])
+    if base and model_identity(model) not in {model_identity(name) for name in names}:
+        raise ModelError(
+            f"adapter {adapter} was trained on base model {base!r}, not on --model {model or DEFAULT_MODEL!r}",
+            fix=f"pass --model {base} (or the folder holding that model)",
+        )
+
+
+def load_lm(
+    model_path: str, adapter: Path | None = None, batch_size: str | int = "auto", max_batch_size: int = 64
+) -> Any:
+    """lm-eval's HFLM for a model (with `peft=` for an adapter). On CPU, `auto` is a fixed batch of
+    CPU_AUTO_BATCH_SIZE: lm-eval's probe looks for the largest batch that does not run out of GPU
+    memory, running forward passes at the model's full context length, which takes minutes on CPU."""
+    import torch
+    from lm_eval.models.huggingface import HFLM
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    if batch_size == "auto" and device == "cpu":
+        batch_size = min(CPU_AUTO_BATCH_SIZE, max_batch_size)
+    return HFLM(
+        pretrained=model_path,
+        peft=str(adapter) if adapter else None,
+        batch_size=batch_size,
+        max_batch_size=max_batch_size,
+        device=device,
+    )
+
+
+def display_name(spec: str | None) -> str:
+    """How a model or adapter is named in saved results: a local path by its folder name, anything else as given."""
+    if spec is None:
+        return DEFAULT_MODEL
+    path = Path(spec)
+    return path.resolve().name if path.exists() else spec
+
+
+def parse_batch_size(value: str | int) -> str | int:
+    """`auto` or a positive integer."""
+    if value == "auto" or (isinstance(value, int) and value > 0):
+        return value
+    if isinstance(value, str) and value.isdigit() and int(value) > 0:
+        return int(value)
+    raise CookbookError(f"invalid batch size {value!r}", fix="use auto or a positive integer")
+
+
+# ------------------------------------------------------------------ running
+
+
+@dataclass
+class Evaluation:
+    """The lm-eval results of one evaluation: `runs` maps `base` (and `adapter`) to simple_evaluate's output;
+    `adapter_dir` is the local adapter folder (a working copy for a published adapter)."""
+
+    model: str
+    adapter: str | None
+    adapter_dir: Path | None
+    tasks: str
+    limit: int | None
+    batch_size: int | str
+    runs: dict[str, dict[str, Any]]
+    real_tasks: dict[str, RealTask]
+    local_paths: dict[str, str] = field(default_factory=dict)
+
+
+def evaluate(
+    model: str | None = None,
+    adapter: str | None = None,
+    tasks: str = TEMPLATES,
+    *,
+    limit: int | None = None,
+    data_dir: str | Path | None = None,
+    batch_size: str | int = "auto",
+    max_batch_size: int = 64,
+    apply_chat_template: bool = False,
+    log_samples: bool = False,
+) -> Evaluation:
+    """Evaluate `model` (default: offline SmolLM2) on `tasks`; with `adapter`, evaluate the base model and
+    the adapter on the same tasks (one model load: the base run disables the adapter)."""
+    from lm_eval import simple_evaluate
+
+    batch_size = parse_batch_size(batch_size)
+    model_path = resolve_model(model)
+    check_causal_lm(model_path)
+    adapter_dir = resolve_adapter(adapter) if adapter else None
+    if adapter_dir is not None:
+        check_adapter_base(adapter_dir, model)
+    with tempfile.TemporaryDirectory(prefix="cookbook-eval-") as include_dir:
+        plan = plan_tasks(tasks, Path(include_dir), data_dir)
+        manager = task_manager(plan)
+        loaded = load_tasks(plan, manager, data_dir)
+        lm = load_lm(model_path, adapter_dir, batch_size, max_batch_size)
+
+        def run() -> dict[str, Any]:
+            return simple_evaluate(
+                model=lm,
+                tasks=loaded,
+                limit=limit,
+                task_manager=manager,
+                log_samples=log_samples,
+                apply_chat_template=apply_chat_template,
+            )
+
+        runs = {}
+        if adapter_dir is None:
+            runs["base"] = run()
+        else:
+            with lm.model.disable_adapter():
+                runs["base"] = run()
+            runs["adapter"] = run()
+    local = {include_dir: "<tasks>", str(TASKS_DIR): "<cookbook_hub tasks>"}
+    for given, loaded_from in ((model, model_path), (adapter, adapter_dir)):
+        if loaded_from is not None:
+            local[str(loaded_from)] = local[str(Path(loaded_from).resolve())] = display_name(given)
+        if given and Path(given).exists():
+            local[given] = display_name(given)
+    if data_dir:
+        local[str(Path(data_dir).resolve())] = "<data-dir>"
+    for task in plan.real_tasks.values():
+        local[str(task.path)] = local[str(task.path.resolve())] = task.path.name
+    return Evaluation(
+        model or DEFAULT_MODEL, adapter, adapter_dir, tasks, limit, lm.batch_size, runs, plan.real_tasks, local
+    )
+
+
+def predictions(results: dict[str, Any], task: RealTask) -> list[str]:
+    """The model's answer to each evaluated example of a real task, in file order, from lm-eval's logged
+    samples: the first generated line (extractive QA) or the choice with the highest log-likelihood."""
+    answers = []
+    for sample in sorted(results["samples"][task.name], key=lambda s: s["doc_id"]):
+        if task.kind == "extractive":
+            answers.append(first_line(sample["filtered_resps"][0]))
+        else:
+            choices = sample["doc"]["choices"]
+            pred, _ = choice_prediction([float(r[0]) for r in sample["filtered_resps"]], choices)
+            answers.append(choices[pred])
+    return answers

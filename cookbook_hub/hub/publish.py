@@ -1,0 +1,124 @@
+"""Publishing a built dataset (or model) folder as a versioned repository.
+
+One interface, two targets (see `cookbook_hub.hub.targets`):
+
+- a local hub folder `<root>/<namespace>/<name>`: a git repository on branch `main` (`cookbook_hub.hub.git`);
+- `hf://<namespace>/<name>`: a Hugging Face Hub repo, through `huggingface_hub.HfApi` (`cookbook_hub.hub.hf`).
+
+Every publish first compares the folder with the target: identical content makes no commit, other
+content makes exactly one commit whose tree is the folder (files gone from the folder are deleted).
+A version tag that already names different content is refused before anything is written. The
+folder itself is only read.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from huggingface_hub.repocard import metadata_load
+from huggingface_hub.utils import DEFAULT_IGNORE_PATTERNS, filter_repo_objects
+
+from cookbook_hub.card.dataset_card import render_dataset_card
+from cookbook_hub.card.model_card import render_model_card
+from cookbook_hub.errors import PublishError
+from cookbook_hub.folders import README, AdapterFolder, DatasetFolder, RepoFolder
+from cookbook_hub.hub.git import publish_local
+from cookbook_hub.hub.hf import hub_url, publish_hub
+from cookbook_hub.hub.repo import DATASET, MODEL, Plan, PublishResult
+from cookbook_hub.hub.targets import Target, check_tag, parse_target
+
+BUILD_FIX = "run `cookbook-hub build` first and publish the folder it wrote"
+
+
+# ------------------------------------------------------------------ the folder
+
+
+def folder_kind(folder: Path) -> str:
+    """'dataset' for a built dataset (README.md with `configs:`), 'model' for a model or adapter folder."""
+    readme = folder / README
+    if not folder.is_dir():
+        raise PublishError(f"folder {str(folder)!r} does not exist", fix=BUILD_FIX)
+    if readme.is_file():
+        configs = card_metadata(readme).get("configs")
+        if isinstance(configs, list) and configs:
+            return DATASET
+        if any((folder / name).is_file() for name in AdapterFolder.MODEL_FILES):
+            return MODEL
+    raise PublishError(
+        f"not a built dataset or model folder: {str(folder)!r} is missing README.md with `configs:` "
+        f"(a dataset), or README.md with {' or '.join(AdapterFolder.MODEL_FILES)} (a model)",
+        fix=BUILD_FIX,
+    )
+
+
+def card_metadata(readme: Path) -> dict[str, Any]:
+    """The YAML front matter of a README.md ({} when there is none)."""
+    try:
+        return metadata_load(readme) or {}
+    except (yaml.YAMLError, ValueError) as exc:
+        raise PublishError(
+            f"{readme}: invalid YAML front matter: {exc}", fix="fix the card or rebuild the folder"
+        ) from None
+
+
+def folder_files(folder: Path) -> dict[str, Path]:
+    """Files to publish, by POSIX path relative to `folder`, sorted; `.git` and `.cache/huggingface` are left out."""
+    found = {path.relative_to(folder).as_posix(): path for path in sorted(folder.rglob("*")) if path.is_file()}
+    return {rel: found[rel] for rel in filter_repo_objects(found, ignore_patterns=DEFAULT_IGNORE_PATTERNS)}
+
+
+# ------------------------------------------------------------------ publish
+
+
+def publish(
+    folder: str | Path,
+    to: str,
+    *,
+    tag: str | None = None,
+    private: bool = False,
+    dry_run: bool = False,
+    message: str | None = None,
+) -> PublishResult:
+    """Publish a built folder to `to` (`hf://ns/name` or a hub folder) as at most one commit, optionally tagged."""
+    folder = Path(folder)
+    target = parse_target(to)
+    if tag is not None:
+        check_tag(tag)
+    repo_type = folder_kind(folder)
+    with tempfile.TemporaryDirectory(prefix="cookbook-hub-card-") as scratch:
+        files = folder_files(folder)
+        card = card_for_target(folder, repo_type, files, target, Path(scratch))
+        if card is not None:
+            files[README] = card
+        plan = Plan(
+            target=target,
+            repo_type=repo_type,
+            files=files,
+            tag=tag,
+            message=message or " ".join(filter(None, ("Publish", target.name, tag))),
+            url=hub_url(target, repo_type) if target.is_hub else target.path.resolve().as_uri(),
+        )
+        if dry_run:
+            return plan.result(commit=None, created=False)
+        if target.is_hub:
+            return publish_hub(plan, private)
+        return publish_local(plan)
+
+
+def card_for_target(
+    folder: Path, repo_type: str, files: Mapping[str, Path], target: Target, scratch: Path
+) -> Path | None:
+    """The card re-rendered to name the target (in `scratch`; the folder's own card is left as it is): for a
+    dataset built by `cookbook-hub build`, and for an adapter trained by `cookbook-hub train`, whose loading
+    snippet then loads the Hub repo, or the local hub folder. None for other folders (their card goes as is)."""
+    if repo_type == DATASET and DatasetFolder.MANIFEST in files:
+        card = str(render_dataset_card(folder, target.repo_id))
+    elif repo_type == MODEL and AdapterFolder(folder).trained_here:
+        card = str(render_model_card(folder, repo_id=target.repo_id if target.is_hub else str(target.path)))
+    else:
+        return None
+    return RepoFolder(scratch).write_readme(card)

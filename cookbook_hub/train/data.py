@@ -1,0 +1,240 @@
+"""Training data for fine-tuning: where the rows come from, and how they become SFT examples.
+
+A data spec is one of
+
+- a shipped recipe name or a recipe YAML file: built once with `cookbook_hub.dataset.builder.build` into the
+  cache (`$COOKBOOK_HUB_CACHE/datasets/<name>-<version>-<hash>`), so the rows are the built dataset's;
+- a folder written by `cookbook-hub build` (or any folder `datasets.load_dataset` reads);
+- a published version: a local hub repository `hub/<ns>/<name>[@revision]` (a git folder written by
+  `cookbook-hub publish`) or `hf://<ns>/<name>[@revision]` on the Hugging Face Hub, fetched at the revision
+  (default `main`) into the cache, keyed by commit (`cookbook_hub.hub.pull.fetch`).
+
+Rows with `prompt`/`completion` stay prompt-completion examples (the loss is on the completion);
+rows with `messages` become conversational prompt-completion examples when the tokenizer has a
+chat template (the user turn is the prompt), and plain prompt-completion text otherwise.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import datasets
+
+from cookbook_hub import __version__
+from cookbook_hub.card.dataset_card import write_dataset_card
+from cookbook_hub.dataset.builder import build
+from cookbook_hub.errors import DataError
+from cookbook_hub.folders import DatasetFolder
+from cookbook_hub.fs import cache_dir
+from cookbook_hub.hub.pull import fetch, is_published
+from cookbook_hub.hub.targets import split_revision
+from cookbook_hub.recipes.schema import load_recipe, recipe_names
+
+TRAIN_SPLIT = "train"
+DATA_FIX = "pass a recipe (name or file), a built folder, hub/NS/NAME or hf://NS/NAME (optionally @REVISION)"
+
+
+@dataclass(frozen=True)
+class DataProvenance:
+    """Where the training rows came from (recorded in training_args.json and shown in the model card)."""
+
+    source: str
+    kind: str
+    location: str
+    config: str
+    split: str
+    rows: int
+    format: str
+    repo_id: str | None = None
+    revision: str | None = None
+    commit: str | None = None
+    recipe: str | None = None
+    recipe_version: str | None = None
+    content_hash: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The provenance as a JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """The train split of the chosen config and its provenance."""
+
+    dataset: datasets.Dataset
+    provenance: DataProvenance
+
+
+@dataclass(frozen=True)
+class _Located:
+    """A data spec resolved to something `load_dataset` reads."""
+
+    kind: str
+    path: str
+    location: str
+    repo_id: str | None = None
+    revision: str | None = None
+    commit: str | None = None
+    manifest: dict[str, Any] | None = None
+
+
+def load_training_data(spec: str, config: str | None = None) -> TrainingData:
+    """The train split of `config` in the data `spec` (see the module docstring), with its provenance."""
+    located = locate(spec)
+    configs = config_names(located.path)
+    chosen = choose_config(configs, config, located.manifest)
+    try:
+        loaded = datasets.load_dataset(located.path, chosen)
+    except Exception as exc:  # datasets raises many types for unreadable data
+        raise DataError(f"cannot read config {chosen!r} of {spec!r}: {exc}", fix=DATA_FIX) from None
+    if TRAIN_SPLIT not in loaded:
+        raise DataError(
+            f"config {chosen!r} of {spec!r} has no {TRAIN_SPLIT!r} split (splits: {', '.join(loaded)})",
+            fix="train on a dataset with a train split",
+        )
+    train = loaded[TRAIN_SPLIT]
+    recipe = (located.manifest or {}).get("configs", {}).get(chosen, {})
+    provenance = DataProvenance(
+        source=spec,
+        kind=located.kind,
+        location=located.location,
+        config=chosen,
+        split=TRAIN_SPLIT,
+        rows=len(train),
+        format=row_format(train.column_names, spec),
+        repo_id=located.repo_id,
+        revision=located.revision,
+        commit=located.commit,
+        recipe=recipe.get("recipe", {}).get("name"),
+        recipe_version=recipe.get("recipe_version"),
+        content_hash=recipe.get("content_hash"),
+    )
+    return TrainingData(train, provenance)
+
+
+def locate(spec: str) -> _Located:
+    """Resolve a data spec to a loadable folder (building or fetching into the cache when needed)."""
+    if is_published(spec):
+        fetched = fetch(spec, "datasets")
+        kind = "hf" if fetched.target.is_hub else "hub"
+        location = split_revision(spec)[0]
+        manifest = built_manifest(fetched.path)
+        target = fetched.target
+        return _Located(kind, str(fetched.path), location, target.repo_id, fetched.revision, fetched.commit, manifest)
+    base, revision = split_revision(spec)
+    path = Path(base)
+    if path.is_dir():
+        if revision is not None:
+            raise DataError(f"{base!r} is a folder, not a hub repository: it has no revisions", fix=DATA_FIX)
+        manifest = built_manifest(path)
+        repo_id = (manifest or {}).get("repo_id")
+        return _Located("folder", str(path), str(path), repo_id, manifest=manifest)
+    if path.suffix in (".yaml", ".yml") or spec in recipe_names():
+        return build_recipe(spec)
+    close = difflib.get_close_matches(spec, recipe_names(), n=1)
+    raise DataError(
+        f"no training data at {spec!r}: not a folder, a hub repository, hf:// id or recipe",
+        fix=f"did you mean the recipe {close[0]!r}?" if close else DATA_FIX,
+    )
+
+
+def built_manifest(folder: Path) -> dict[str, Any] | None:
+    """The build manifest of a folder written by `cookbook-hub build`, None for any other dataset folder."""
+    built = DatasetFolder(folder)
+    return built.manifest() if built.is_built else None
+
+
+def build_recipe(spec: str) -> _Located:
+    """Build a recipe once into the cache (keyed by name, version and content hash) and locate the folder."""
+    recipe = load_recipe(spec)
+    folder = cache_dir() / "datasets" / f"{recipe.name}-{recipe.version}-{recipe.content_hash[:16]}-v{__version__}"
+    if not DatasetFolder(folder).is_built:
+        build(spec, folder, overwrite=True, progress=False, finish=write_dataset_card)
+    return _Located("recipe", str(folder), spec, manifest=DatasetFolder(folder).manifest())
+
+
+def config_names(path: str) -> list[str]:
+    """The configs of a dataset folder."""
+    try:
+        return datasets.get_dataset_config_names(path)
+    except Exception as exc:  # datasets raises many types for missing or unreadable data
+        raise DataError(f"cannot read the dataset at {path!r}: {exc}", fix=DATA_FIX) from None
+
+
+def choose_config(configs: list[str], config: str | None, manifest: dict[str, Any] | None) -> str:
+    """The asked config (which must exist), else the only one, else the recipe's."""
+    if config is not None:
+        if config not in configs:
+            raise DataError(f"the dataset has no config {config!r}", fix=f"use --config {' or '.join(configs)}")
+        return config
+    if len(configs) == 1:
+        return configs[0]
+    built = list((manifest or {}).get("configs", {}))
+    if len(built) == 1 and built[0] in configs:
+        return built[0]
+    raise DataError(
+        f"the dataset has {len(configs)} configs and none was chosen", fix=f"pass --config {' or '.join(configs)}"
+    )
+
+
+def row_format(columns: list[str], spec: str) -> str:
+    """'chat' for `messages` rows, 'prompt-completion' for `prompt`/`completion` rows; anything else is an error."""
+    if "messages" in columns:
+        return "chat"
+    if {"prompt", "completion"} <= set(columns):
+        return "prompt-completion"
+    raise DataError(
+        f"{spec!r} has neither `prompt`/`completion` nor `messages` columns (columns: {', '.join(columns)})",
+        fix="train on Cookbook data built with format plain, qa or chat",
+    )
+
+
+def sft_examples(dataset: datasets.Dataset, tokenizer: Any) -> datasets.Dataset:
+    """The rows as TRL prompt-completion examples: conversational when the data is chat and the tokenizer has a
+    chat template (user turns = prompt, last assistant turn = completion), plain text otherwise."""
+    if "messages" not in dataset.column_names:
+        return dataset.select_columns(["prompt", "completion"])
+    chat = tokenizer.chat_template is not None
+    split = split_chat if chat else flatten_chat
+    return dataset.map(split, remove_columns=dataset.column_names, desc="chat rows")
+
+
+def split_chat(row: dict[str, Any]) -> dict[str, Any]:
+    """A `messages` row as conversational prompt (all turns but the last) and completion (the last, assistant, turn)."""
+    messages = row["messages"]
+    if not messages or messages[-1]["role"] != "assistant":
+        raise DataError("a chat row must end with an assistant turn", fix="rebuild the data with format chat")
+    return {"prompt": messages[:-1], "completion": messages[-1:]}
+
+
+def flatten_chat(row: dict[str, Any]) -> dict[str, Any]:
+    """A `messages` row as plain text, for a tokenizer without a chat template: the same text as format plain."""
+    conversational = split_chat(row)
+    prompt = "\n".join(m["content"] for m in conversational["prompt"]) + "\n"
+    return {"prompt": prompt, "completion": conversational["completion"][0]["content"]}
+
+
+def prompt_lengths(examples: datasets.Dataset, tokenizer: Any) -> list[int]:
+    """Tokens in each example's prompt as the trainer tokenizes it (with the chat template's generation prompt)."""
+    prompts = list(examples["prompt"])
+    if prompts and isinstance(prompts[0], list):
+        ids = tokenizer.apply_chat_template(prompts, tokenize=True, add_generation_prompt=True, return_dict=True)
+    else:
+        ids = tokenizer(prompts)
+    return [len(row) for row in ids["input_ids"]]
+
+
+def check_prompt_lengths(examples: datasets.Dataset, tokenizer: Any, max_length: int) -> None:
+    """Refuse a max length that leaves no room for the completion of some prompt."""
+    lengths = prompt_lengths(examples, tokenizer)
+    longest = max(lengths, default=0)
+    if longest >= max_length:
+        too_long = sum(n >= max_length for n in lengths)
+        raise DataError(
+            f"--max-length {max_length} is too short: prompts are up to {longest} tokens long "
+            f"({too_long} of {len(lengths)} prompts leave no room for the completion)",
+            fix=f"pass --max-length of at least {longest + 1} plus the completion length, e.g. {2 * longest}",
+        )

@@ -1,0 +1,303 @@
+"""LoRA fine-tuning on Cookbook data with TRL's SFTTrainer (transformers Trainer + peft + accelerate).
+
+`train(TrainConfig(...))` is what `cookbook-hub train` and `scripts/train.py` run:
+
+1. `prepare` checks everything that can be wrong before a step is taken (output folder, data, config,
+   model, target modules, max length) and builds the trainer;
+2. the trainer fits a LoRA adapter with the loss on the completion only, writing checkpoints to
+   `OUT/checkpoints` (`--resume` continues from the last one);
+3. `save_adapter` writes the adapter, the tokenizer (only when it was changed), training_args.json,
+   metrics.json, loss.png and the model card into a hidden sibling of OUT, then swaps it into place:
+   the previous adapter stays intact if anything fails, and the checkpoints go with the swap.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from cookbook_hub.card.model_card import write_model_card
+from cookbook_hub.errors import TrainError
+from cookbook_hub.folders import AdapterFolder
+from cookbook_hub.fs import atomic_path
+from cookbook_hub.models import BaseModel, resolve_base_model
+from cookbook_hub.train.config import ALL_LINEAR, TrainConfig
+from cookbook_hub.train.data import DataProvenance, check_prompt_lengths, load_training_data, sft_examples
+from cookbook_hub.train.hardware import (
+    GPU_DATALOADER_WORKERS,
+    Hardware,
+    detect_hardware,
+    framework_versions,
+    process_state,
+)
+
+
+def check_out(out: Path, resume: bool) -> str | None:
+    """Check the output folder; return the checkpoint to resume from (None for a fresh run)."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    checkpoints = AdapterFolder(out).checkpoints
+    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    if resume:
+        if last is None:
+            raise TrainError(f"--resume: no checkpoint in {checkpoints}", fix="run without --resume to start over")
+        return last
+    if last is not None:
+        raise TrainError(
+            f"{out} holds the checkpoints of an unfinished run",
+            fix=f"pass --resume to continue it, or delete {checkpoints} to start over",
+        )
+    if out.exists():
+        others = {p.name for p in out.iterdir()} - {checkpoints.name} if out.is_dir() else {out.name}
+        if others and not AdapterFolder(out).is_adapter:
+            raise TrainError(f"{out} exists and is not an adapter folder", fix="choose a new --out folder")
+    return None
+
+
+def load_tokenizer(path: str) -> tuple[Any, bool]:
+    """The base model's tokenizer and whether it was changed (a pad token set to the EOS token)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if tokenizer.eos_token is None:
+        raise TrainError(f"the tokenizer of {path} has no EOS token", fix="use a model whose tokenizer defines one")
+    if tokenizer.pad_token is not None:
+        return tokenizer, False
+    tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer, True
+
+
+def load_model(path: str, hardware: Hardware) -> Any:
+    """The base model in bf16 (GPUs that support it) or fp32, with flash attention or SDPA."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    dtype = torch.bfloat16 if hardware.bf16 else torch.float32
+    return AutoModelForCausalLM.from_pretrained(path, dtype=dtype, attn_implementation=hardware.attention)
+
+
+def adaptable_modules(model: Any) -> list[str]:
+    """Names of the layers LoRA can adapt: the linear layers, without the output head."""
+    import torch
+    from transformers.pytorch_utils import Conv1D
+
+    head = model.get_output_embeddings()
+    return [name for name, m in model.named_modules() if isinstance(m, torch.nn.Linear | Conv1D) and m is not head]
+
+
+def check_target_modules(model: Any, targets: list[str] | None) -> None:
+    """Refuse target module names that match no adaptable layer (peft matches a name or a dotted suffix)."""
+    if not targets or targets == [ALL_LINEAR]:
+        return
+    names = adaptable_modules(model)
+    missing = [t for t in targets if not any(n == t or n.endswith("." + t) for n in names)]
+    if missing:
+        available = sorted({n.rsplit(".", 1)[-1] for n in names})
+        raise TrainError(
+            f"--target-modules {', '.join(missing)}: no such layer in the model",
+            fix=f"choose among its layers: {', '.join(available)} (or {ALL_LINEAR})",
+        )
+
+
+def lora_config(config: TrainConfig, base: BaseModel) -> Any:
+    """The LoRA config; `base_model_name_or_path` is the loadable path, so AutoPeftModel finds the base here."""
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=ALL_LINEAR if config.target_modules == [ALL_LINEAR] else config.target_modules,
+        task_type="CAUSAL_LM",
+        base_model_name_or_path=base.path,
+    )
+
+
+def sft_config(config: TrainConfig, hardware: Hardware) -> Any:
+    """The resolved trainer arguments: completion-only loss; on GPUs bf16, activation checkpointing, data workers."""
+    from trl import SFTConfig
+
+    workers = min(GPU_DATALOADER_WORKERS, os.cpu_count() or 1) if hardware.gpu else 0
+    return SFTConfig(
+        output_dir=str(AdapterFolder(config.out).checkpoints),
+        max_steps=config.steps or -1,
+        num_train_epochs=config.epochs or 1.0,
+        learning_rate=config.lr,
+        per_device_train_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.grad_accum,
+        max_length=config.max_length,
+        packing=config.packing,
+        completion_only_loss=True,
+        seed=config.seed,
+        save_steps=config.save_steps,
+        save_total_limit=2,
+        logging_steps=min(config.logging_steps, max(1, config.steps // 4)) if config.steps else config.logging_steps,
+        include_num_input_tokens_seen="non_padding",
+        use_cpu=not hardware.gpu,
+        bf16=hardware.bf16,
+        activation_checkpointing=hardware.gpu,
+        ddp_find_unused_parameters=False,  # every LoRA weight takes part in every step
+        dataloader_num_workers=workers,
+        dataloader_persistent_workers=workers > 0,
+        dataloader_pin_memory=hardware.gpu,
+        report_to="none",
+    )
+
+
+def run_callbacks() -> tuple[Any, Any]:
+    """Two transformers callbacks (defined on first use, so importing this module does not import transformers):
+    a progress bar showing the latest loss, and a record of where the run started (after a resumed checkpoint)."""
+    from transformers import ProgressCallback, TrainerCallback
+
+    class LossProgressCallback(ProgressCallback):
+        """The Trainer's progress bar with the latest loss on it (instead of a printed line per log)."""
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any) -> None:
+            if self.training_bar is not None and logs and "loss" in logs:
+                self.training_bar.set_postfix(loss=f"{logs['loss']:.4f}")
+
+    class RunStart(TrainerCallback):
+        """The step and token count this run started from (after a resumed checkpoint's state is loaded)."""
+
+        step = tokens = 0
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            self.step, self.tokens = state.global_step, state.num_input_tokens_seen
+
+    return LossProgressCallback(), RunStart()
+
+
+@dataclass
+class TrainingRun:
+    """A checked, ready-to-train run: the trainer and what the adapter folder records about it."""
+
+    config: TrainConfig
+    trainer: Any
+    tokenizer: Any
+    tokenizer_changed: bool
+    data: DataProvenance
+    base: BaseModel
+    hardware: Hardware
+    resume_from: str | None
+    start: Any
+
+    def training_args(self) -> dict[str, Any]:
+        """training_args.json: our config, the resolved trainer and LoRA arguments, base model and data."""
+        peft_config = self.trainer.model.peft_config["default"]
+        trainable, total = self.trainer.model.get_nb_trainable_parameters()
+        return {
+            "train_config": asdict(self.config),
+            "base_model": asdict(self.base),
+            "data": self.data.as_dict(),
+            "lora": {
+                "r": peft_config.r,
+                "lora_alpha": peft_config.lora_alpha,
+                "lora_dropout": peft_config.lora_dropout,
+                "target_modules": sorted({name.rsplit(".", 1)[-1] for name in peft_config.target_modules}),
+                "trainable_parameters": trainable,
+                "total_parameters": total,
+            },
+            "tokenizer_saved": self.tokenizer_changed,
+            "precision": {  # the launcher's mixed precision (`accelerate launch`) applies when the args set none
+                "weights": str(next(self.trainer.model.parameters()).dtype).removeprefix("torch."),
+                "autocast": self.trainer.accelerator.mixed_precision,
+            },
+            "trainer_args": json.loads(self.trainer.args.to_json_string()),
+        }
+
+    def metrics(self, train_metrics: dict[str, float]) -> dict[str, Any]:
+        """metrics.json: the log history, wall time, tokens seen and throughput, hardware and versions."""
+        state = self.trainer.state
+        runtime = train_metrics["train_runtime"]
+        steps = state.global_step - self.start.step
+        tokens = state.num_input_tokens_seen - self.start.tokens
+        return {
+            "global_step": state.global_step,
+            "steps_this_run": steps,
+            "train_loss": train_metrics["train_loss"],
+            "train_runtime": runtime,
+            "seconds_per_step": runtime / steps if steps else None,
+            "tokens_seen": state.num_input_tokens_seen,
+            "tokens_per_second": tokens / runtime if runtime else None,
+            "resumed_from": Path(self.resume_from).name if self.resume_from else None,
+            "hardware": asdict(self.hardware),
+            "versions": framework_versions(),
+            "log_history": state.log_history,
+        }
+
+
+def prepare(config: TrainConfig, callbacks: Sequence[Any] = ()) -> TrainingRun:
+    """Check the request (output, data, config, model, target modules, max length) and build the trainer."""
+    from transformers import ProgressCallback
+    from trl import SFTTrainer
+
+    hardware = detect_hardware()
+    resume_from = check_out(Path(config.out), config.resume)
+    with process_state().main_process_first():  # one process builds, pulls or converts into the cache
+        data = load_training_data(config.data, config.config)
+        base = resolve_base_model(config.model)
+    tokenizer, changed = load_tokenizer(base.path)
+    examples = sft_examples(data.dataset, tokenizer)
+    check_prompt_lengths(examples, tokenizer, config.max_length)
+    model = load_model(base.path, hardware)
+    check_target_modules(model, config.target_modules)
+    progress, start = run_callbacks()
+    trainer = SFTTrainer(
+        model=model,
+        args=sft_config(config, hardware),
+        train_dataset=examples,
+        processing_class=tokenizer,
+        peft_config=lora_config(config, base),
+        callbacks=[start, *callbacks],
+    )
+    if trainer.pop_callback(ProgressCallback) is not None:
+        trainer.add_callback(progress)
+    return TrainingRun(config, trainer, tokenizer, changed, data.provenance, base, hardware, resume_from, start)
+
+
+def save_adapter(run: TrainingRun, metrics: dict[str, Any]) -> Path:
+    """Write the adapter folder beside OUT and swap it into place; on failure OUT is left as it was."""
+    trainer, out = run.trainer, Path(run.config.out)
+    state_dict = trainer.accelerator.get_state_dict(trainer.model) if trainer.is_fsdp_enabled else None
+    if trainer.accelerator.is_main_process:
+        try:
+            with atomic_path(out, overwrite=True) as tmp:
+                tmp.mkdir()
+                trainer.model.save_pretrained(tmp, state_dict=state_dict)
+                if run.tokenizer_changed:
+                    run.tokenizer.save_pretrained(tmp)
+                AdapterFolder(tmp).write_training_records(run.training_args(), metrics)
+                write_model_card(tmp)
+        except OSError as exc:
+            raise TrainError(
+                f"saving the adapter to {out} failed ({exc}); the previous contents of {out} are intact",
+                fix="free disk space, then run the same command again with --resume",
+            ) from None
+    trainer.accelerator.wait_for_everyone()
+    return out
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What `train` produced: the adapter folder, its metrics, and the trained model (a PeftModel).
+
+    Under `accelerate launch` every process returns one; `main_process` is true for the one that wrote OUT."""
+
+    out: Path
+    metrics: dict[str, Any]
+    model: Any
+    tokenizer: Any
+    main_process: bool
+
+
+def train(config: TrainConfig, callbacks: Sequence[Any] = ()) -> TrainResult:
+    """Fine-tune a LoRA adapter as `config` says and write the adapter folder (see the module docstring)."""
+    run = prepare(config, callbacks)
+    output = run.trainer.train(resume_from_checkpoint=run.resume_from)
+    metrics = run.metrics(output.metrics)
+    out = save_adapter(run, metrics)
+    return TrainResult(out, metrics, run.trainer.model, run.tokenizer, run.trainer.accelerator.is_main_process)
