@@ -26,7 +26,7 @@ from cookbook_hub.eval.lm_eval_tasks import (
 from cookbook_hub.templates import REGISTRY, ChoiceTemplate, get_template
 from cookbook_hub.tokens.sampling import SPLIT_OFFSETS
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -41,7 +41,7 @@ pytestmark = pytest.mark.usefixtures("single_thread")
 
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 ATOL = 1e-5  # fp32 logits on CPU: the same weights and ops give the same numbers up to summation order
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def tiny_config(data: Path, model: Path, out: Path, **overrides) -> TrainConfig:

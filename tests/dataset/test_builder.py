@@ -20,7 +20,7 @@ from cookbook_hub.templates import get_template, template_names
 from cookbook_hub.tokens.sampling import SPLIT_OFFSETS
 from dataset_scripts.cookbook_templates import CookbookTemplates, CookbookTemplatesConfig
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SMALL_COPY = {"min_len": 2, "max_len": 4}
 SIZES = {"train": 2 * CHUNK_ROWS + 808, "validation": 300, "test": 200}
 

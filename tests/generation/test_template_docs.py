@@ -10,7 +10,7 @@ import pytest
 from cookbook_hub.generation.template_docs import README_BEGIN, README_END, docstring_example, readme_block
 from cookbook_hub.templates import REGISTRY
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 @pytest.mark.parametrize("name", list(REGISTRY))

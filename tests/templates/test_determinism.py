@@ -19,7 +19,7 @@ from cookbook_hub.tokens.sampling import BLOCK_SIZE
 from cookbook_hub.tokens.space import TokenSpace, default_token_space
 
 NAMES = template_names()
-GOLDEN_PATH = Path(__file__).with_name("golden.py")
+GOLDEN_PATH = Path(__file__).parents[1] / "golden.py"
 
 
 def load_golden():

@@ -23,7 +23,7 @@ from cookbook_hub.errors import RecipeError
 from cookbook_hub.recipes.schema import Recipe, load_recipe, parse_recipe, recipe_names
 from cookbook_hub.templates import REGISTRY
 
-RECIPES_DIR = Path(__file__).resolve().parents[1] / "cookbook_hub" / "recipes"
+RECIPES_DIR = Path(__file__).resolve().parents[2] / "cookbook_hub" / "recipes"
 
 # The recipe that covers each template family (the issue asks for one per family).
 FAMILY_RECIPES = {
