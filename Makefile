@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt requirements-nodeps.txt | sha256sum | cut -c1-12)
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench regen clean
 
 $(STAMP): pyproject.toml constraints.txt requirements-nodeps.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+
+# after adding or changing a template: the docs' examples, the lm-eval task files and the golden hashes
+regen: $(STAMP)
+	$(PY) scripts/sync_docs.py
+	$(PY) scripts/make_lm_eval_tasks.py
+	$(PY) tests/golden.py --update
 
 bench: $(STAMP)
 	$(PY) benchmarks/generation.py

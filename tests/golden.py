@@ -1,11 +1,12 @@
 """Golden hashes of every template's output: the first rows, hashed, per template version.
 
 A template's rows may change only together with its `version`. `tests/golden_hashes.json` holds
-{name: {"version": v, "sha256": h}}; after a deliberate change (with a version bump) run
+{name: {"version": v, "sha256": h}}; after adding a template, or a deliberate change with a version bump, run
 
-    python tests/golden.py --update
+    make regen        (or: python tests/golden.py --update)
 
-and commit the new file.
+and commit the new file. `--update` writes new templates and new versions only: a template whose rows
+changed under the same version is refused, since that change needs a version bump first.
 """
 
 from __future__ import annotations
@@ -52,15 +53,15 @@ def load() -> dict[str, dict[str, int | str]]:
 def compare(name: str, version: int, digest: str, stored: dict[str, dict[str, int | str]]) -> str | None:
     """None if (version, digest) matches the stored entry of template `name`, else why not."""
     if name not in stored:
-        return f"no golden hash for {name}; regenerate with python tests/golden.py --update"
+        return f"no golden hash for {name}; run make regen"
     entry = stored[name]
     if entry["version"] != version:
         return (
             f"golden hash of {name} is for version {entry['version']} (the template is version {version}); "
-            "regenerate with python tests/golden.py --update"
+            "run make regen"
         )
     if entry["sha256"] != digest:
-        return f"output of {name} changed without a version bump (version {version})"
+        return f"output of {name} changed without a version bump (version {version}): bump its version, then make regen"
     return None
 
 
@@ -74,13 +75,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--update", action="store_true", help="rewrite tests/golden_hashes.json")
     args = parser.parse_args(argv)
     hashes = current()
-    if args.update:
-        GOLDEN_FILE.write_text(json.dumps(hashes, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        print(f"wrote {len(hashes)} golden hashes to {GOLDEN_FILE}")
-        return 0
     stored = load() if GOLDEN_FILE.exists() else {}
-    found = (compare(name, h["version"], h["sha256"], stored) for name, h in hashes.items())
-    problems = [p for p in found if p]
+    found = {name: compare(name, h["version"], h["sha256"], stored) for name, h in hashes.items()}
+    unbumped = [problem for problem in found.values() if problem and "without a version bump" in problem]
+    if args.update:
+        if unbumped:
+            print("\n".join(unbumped))
+            return 1
+        if hashes != stored:
+            GOLDEN_FILE.write_text(json.dumps(hashes, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        print(f"golden hashes: {sum(map(bool, found.values()))} of {len(hashes)} updated in {GOLDEN_FILE}")
+        return 0
+    problems = [p for p in found.values() if p]
     print("\n".join(problems) or f"all {len(hashes)} golden hashes match")
     return 1 if problems else 0
 

@@ -1,22 +1,17 @@
-"""The template library. Importing this package registers every template."""
+"""The template library: one file per template. Importing this package registers every template it finds."""
 
-from cookbook_hub.templates import (  # noqa: F401  (each module registers its template)
-    blank_fill,
-    containment,
-    continuation_choice,
-    copy,
-    count,
-    entity_disambiguation,
-    entity_match,
-    key_value,
-    overlap_choice,
-    reverse,
-    sort,
-    span_qa,
-    two_way_choice,
-)
 from cookbook_hub.templates.base import ChoiceTemplate, Sample, Template
-from cookbook_hub.templates.registry import REGISTRY, get_template, register, template_class, template_names
+from cookbook_hub.templates.registry import (
+    REGISTRY,
+    discover,
+    get_template,
+    register,
+    template_class,
+    template_modules,
+    template_names,
+)
+
+discover()
 
 __all__ = [
     "REGISTRY",
@@ -26,5 +21,6 @@ __all__ = [
     "get_template",
     "register",
     "template_class",
+    "template_modules",
     "template_names",
 ]

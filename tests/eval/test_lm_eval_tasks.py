@@ -44,7 +44,7 @@ def test_shipped_files_are_up_to_date():
         if p.is_file() and "__pycache__" not in p.parts
     }
     stale = sorted(name for name in expected.keys() | shipped.keys() if expected.get(name) != shipped.get(name))
-    assert not stale, f"run python scripts/make_lm_eval_tasks.py (out of date: {stale})"
+    assert not stale, f"run make regen (out of date: {stale})"
 
 
 def test_write_task_files_regenerates_and_prunes(tmp_path):

@@ -17,7 +17,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 def test_docstring_example_is_current(name):
     cls = REGISTRY[name]
     assert docstring_example(cls) in inspect.getdoc(cls) or docstring_example(cls) in (cls.__doc__ or ""), (
-        f"the example in {name}'s docstring is out of date: run python scripts/sync_docs.py"
+        f"the example in {name}'s docstring is out of date: run make regen"
     )
 
 
@@ -30,6 +30,6 @@ def test_docstring_states_rule_and_target(name):
 def test_readme_template_section_is_current():
     text = README.read_text(encoding="utf-8")
     block = text[text.index(README_BEGIN) : text.index(README_END) + len(README_END)]
-    assert block == readme_block(), "README's template section is out of date: run python scripts/sync_docs.py"
+    assert block == readme_block(), "README's template section is out of date: run make regen"
     for name in REGISTRY:
         assert f"`{name}`" in block

@@ -82,13 +82,26 @@ def test_golden_check_messages():
     assert golden.compare("copy", version, digest, same) is None
     changed = {"copy": {"version": version, "sha256": "0" * 64}}
     assert golden.compare("copy", version, digest, changed) == (
-        f"output of copy changed without a version bump (version {version})"
+        f"output of copy changed without a version bump (version {version}): bump its version, then make regen"
     )
     old = {"copy": {"version": version - 1, "sha256": digest}}
     message = golden.compare("copy", version, digest, old)
     assert message.startswith(f"golden hash of copy is for version {version - 1}")
-    assert message.endswith("regenerate with python tests/golden.py --update")
+    assert message.endswith("run make regen")
     assert "no golden hash for copy" in golden.compare("copy", version, digest, {})
+
+
+def test_golden_update_writes_new_templates_and_versions_but_refuses_an_unbumped_change(tmp_path, monkeypatch):
+    stored = golden.load()
+    monkeypatch.setattr(golden, "GOLDEN_FILE", tmp_path / "golden_hashes.json")
+    missing = {name: entry for name, entry in stored.items() if name != "sort"}
+    golden.GOLDEN_FILE.write_text(json.dumps(missing))
+    assert golden.main(["--update"]) == 0
+    assert golden.load() == stored  # the new template's hash was added, nothing else moved
+    tampered = {**stored, "copy": {**stored["copy"], "sha256": "0" * 64}}
+    golden.GOLDEN_FILE.write_text(json.dumps(tampered))
+    assert golden.main(["--update"]) == 1
+    assert golden.load() == tampered  # refused: the change needs a version bump first
 
 
 def test_golden_hash_sees_a_changed_rule(monkeypatch):
@@ -96,12 +109,13 @@ def test_golden_hash_sees_a_changed_rule(monkeypatch):
     stored = golden.load()
     cls = type(get_template("reverse"))
     monkeypatch.setattr(cls, "rule", lambda self, inputs: list(inputs["context"]))
-    assert golden.check("reverse", stored) == "output of reverse changed without a version bump (version 1)"
+    assert golden.check("reverse", stored) == (
+        "output of reverse changed without a version bump (version 1): bump its version, then make regen"
+    )
     monkeypatch.setattr(cls, "version", 2)
     message = golden.check("reverse", stored)
     assert message == (
-        "golden hash of reverse is for version 1 (the template is version 2); "
-        "regenerate with python tests/golden.py --update"
+        "golden hash of reverse is for version 1 (the template is version 2); run make regen"
     )
 
 
