@@ -2,7 +2,8 @@
 
 `atomic_path` is how every output appears only when complete; `read_json`/`write_json` read and write
 the JSON records our folders carry; `cache_dir` is where converted models, built recipes and fetched
-repositories live; `scrub` and `sanitize` keep tokens and local paths out of logs and published files."""
+repositories live; `scrub` and `sanitize` keep tokens and local paths out of logs and published files.
+"""
 
 from __future__ import annotations
 

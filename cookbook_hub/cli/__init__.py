@@ -1,1 +1,1 @@
-"""cli"""
+"""The `cookbook-hub` command line: the root app (`app.py`) wires one module per command group."""

@@ -1,4 +1,4 @@
-"""What every CLI command shares: user errors become a one-line message and exit code 2."""
+"""What the command groups share: the console, user errors as one-line messages (exit code 2), and options."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from cookbook_hub.errors import CookbookError
+from cookbook_hub.errors import CookbookError, ParameterError
 from cookbook_hub.generation.formatting import STYLES
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,6 +36,7 @@ def user_errors(func: F) -> F:
 
     return wrapper  # type: ignore[return-value]
 
+
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help=f"Text format: {', '.join(STYLES)}.")]
 SeedOpt = Annotated[int, typer.Option("--seed", "-s", help="Seed: with the index, fixes every sample.")]
 TokenSpaceOpt = Annotated[
@@ -55,8 +56,6 @@ def parse_params(text: str | None) -> dict | None:
     """Parse the --params JSON object."""
     if text is None:
         return None
-    from cookbook_hub.errors import ParameterError
-
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -1,1 +1,1 @@
-"""dataset"""
+"""Planning and building Hub-ready dataset folders from a recipe or the template set."""

@@ -10,7 +10,7 @@ from the test split (indices from 2^41, default params, seed 0), in the plain st
 - `cookbook_<template>_mc` (choice templates): log-likelihood of each of the template's choices;
 - group `cookbook_templates`: all of them.
 
-The functions below named in the YAMLs (`!function cookbook_hub.lm_eval_tasks.<name>`) load the
+The functions below named in the YAMLs (`!function cookbook_hub.eval.lm_eval_tasks.<name>`) load the
 documents and score the responses.
 """
 

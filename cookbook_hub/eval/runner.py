@@ -3,8 +3,8 @@
 Task specs (comma-separated, mixed freely):
 
 - `gpt4all`: lm-eval's arc_easy, arc_challenge, boolq, hellaswag, openbookqa, piqa and winogrande;
-- `templates`: the group `cookbook_templates` (see `cookbook_hub.lm_eval_tasks`);
-- a `.jsonl` real-task file (see `cookbook_hub.realtasks`);
+- `templates`: the group `cookbook_templates` (see `cookbook_hub.eval.lm_eval_tasks`);
+- a `.jsonl` real-task file (see `cookbook_hub.eval.realtasks`);
 - any task, group or tag name lm-eval knows, including `cookbook_<template>[_mc]`.
 
 Every run writes task YAMLs into a temporary include folder: one per real-task file (including the

@@ -1,6 +1,7 @@
-"""Generating a template's rows: ordered Arrow batches (in one or several processes) and atomic writers.
+"""Generating a template's rows: ordered Arrow batches, in one or several processes, into an atomic output.
 
-`generate(...)` writes `.parquet`, `.jsonl`, or a `save_to_disk` folder. The output appears only
+`generate(...)` writes `.parquet`, `.jsonl`, or a `save_to_disk` folder (the writers are in
+`cookbook_hub.generation.writers`). The output appears only
 when complete: rows go to a temporary path beside it, which is renamed into place at the end (and
 removed on any error or interrupt).
 """

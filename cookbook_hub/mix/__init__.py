@@ -1,1 +1,1 @@
-"""mix"""
+"""Reserved for learned template mixtures (Cookbook-Mix): effect estimators, the weight solver, learned recipes."""

@@ -1,0 +1,1 @@
+"""Recipes: the schema (`schema.py`) next to the shipped YAML files it loads."""

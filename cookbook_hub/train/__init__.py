@@ -1,1 +1,1 @@
-"""train"""
+"""LoRA fine-tuning: the training request, hardware, training data and the trainer."""
