@@ -244,8 +244,7 @@ def preimport(kind: str) -> None:
     if kind == RG:
         import reasoning_gym  # noqa: F401
     else:
-        import cookbook_hub.generate  # noqa: F401
-
+        import cookbook_hub.generation.generate  # noqa: F401
         import cookbook_hub.templates  # noqa: F401
 
 

@@ -218,7 +218,7 @@ def patch_padding_free() -> None:
 
     TRL refuses `padding_free` without packing unless `max_length=None` (it would not truncate): the rows here
     are all shorter than `--max-length` (the trainer checks the prompts; the completions are a few tokens)."""
-    from cookbook_hub import trainer
+    from cookbook_hub.train import trainer
 
     original = trainer.sft_config
 

@@ -3,7 +3,7 @@
 One run = (optionally) a LoRA fine-tune with `cookbook_hub.train.trainer.train` on chat rows of a recipe built from the
 flags (span_qa, optionally mixed with other templates), then greedy evaluation of the resulting model on
 
-- the ROPES extract (`shared/data/extractive_qa_ropes.jsonl`): exact match and token F1 (`cookbook_hub.realtasks`),
+- the ROPES extract (`shared/data/extractive_qa_ropes.jsonl`): exact match and token F1 (`cookbook_hub.eval.realtasks`),
   answer = the completion up to its first newline;
 - fresh span_qa samples from the test split (indices from 2^41, never trained on), with the run's span_qa params:
   exact match by the template's own `score`.

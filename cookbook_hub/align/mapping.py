@@ -13,6 +13,7 @@ from cookbook_hub.eval.realtasks import RealTask, is_yes_no
 from cookbook_hub.templates import REGISTRY, Template, get_template
 
 KIND_NAMES = {"extractive": "extractive QA (choices null)", "choice": "multiple choice", "yes_no": "yes/no"}
+SHORT_KIND_NAMES = {"extractive": "extractive QA", "choice": "multiple choice", "yes_no": "yes/no"}
 
 
 def mapped_templates() -> dict[str, tuple[str, ...]]:
@@ -22,8 +23,8 @@ def mapped_templates() -> dict[str, tuple[str, ...]]:
 
 def templates_help() -> str:
     """One line per mapped template and its task kinds, for `--template` help and errors."""
-    short = {kind: name.split(" (")[0] for kind, name in KIND_NAMES.items()}
-    return "; ".join(f"{name} ({', '.join(short[k] for k in kinds)})" for name, kinds in mapped_templates().items())
+    mapped = mapped_templates().items()
+    return "; ".join(f"{name} ({', '.join(SHORT_KIND_NAMES[k] for k in kinds)})" for name, kinds in mapped)
 
 
 def check_mapping(template: str, task: RealTask, params: dict[str, Any] | None = None) -> Template:
@@ -33,7 +34,7 @@ def check_mapping(template: str, task: RealTask, params: dict[str, Any] | None =
         fitting = [name for name, kinds in mapped.items() if task.kind in kinds]
         raise CookbookError(
             f"template {template!r} has no mapping from real examples to its inputs",
-            fix=f"for this {KIND_NAMES[task.kind]} task use one of {', '.join(fitting)} (see docs/evaluation.md)",
+            fix=f"for {SHORT_KIND_NAMES[task.kind]} tasks use one of {', '.join(fitting)} (see docs/evaluation.md)",
         )
     kinds = mapped[template]
     if task.kind not in kinds:
@@ -46,7 +47,7 @@ def check_mapping(template: str, task: RealTask, params: dict[str, Any] | None =
         raise TaskFileError(
             f"{task.path} line {example.line}, field 'choices': {got}, "
             f"but template {template!r} needs {wanted} examples",
-            fix=f"align {template} with a {wanted} task file, or align this task with {', '.join(fitting)}",
+            fix=f"align {template} with a task file of kind {wanted}, or align this task with {', '.join(fitting)}",
         )
     return get_template(template, params)
 

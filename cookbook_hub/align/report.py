@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from cookbook_hub.eval.realtasks import RealTask, exact_match
+from cookbook_hub.eval.realtasks import Example, RealTask, exact_match
 from cookbook_hub.eval.results import format_score
 from cookbook_hub.folders import AdapterFolder, CardPart
 from cookbook_hub.plots import grouped_bars
@@ -180,11 +180,11 @@ def record_alignment(report: dict[str, Any], folder: str | Path) -> str:
 # ------------------------------------------------------------------ the rule alone
 
 
-def chance_rate(task: RealTask) -> float:
+def chance_rate(task: RealTask, examples: Sequence[Example]) -> float:
     """The accuracy of a uniform random pick among each example's choices (0 for extractive QA)."""
     if task.kind == "extractive":
         return 0.0
-    return sum(1 / len(e.choices or ()) for e in task.examples) / len(task.examples)
+    return sum(1 / len(e.choices or ()) for e in examples) / len(examples)
 
 
 def answer_label(task: RealTask, example_choices: Sequence[str] | None, answer: str) -> str:
@@ -205,9 +205,9 @@ def shares(labels: Sequence[str]) -> dict[str, float]:
 
 
 def rule_only_report(task: RealTask, template: str, rule: Sequence[str]) -> dict[str, Any]:
-    """The rule's accuracy on the labelled examples, the chance rate, and the distributions of the rule's and
-    the gold answers: what the rule alone says about the task, with no model loaded."""
-    examples = task.examples
+    """The rule's accuracy on the first len(rule) labelled examples, the chance rate, and the distributions of
+    the rule's and the gold answers: what the rule alone says about the task, with no model loaded."""
+    examples = task.examples[: len(rule)]
     rule_ok = [same_answer(task, r, e.answer) for r, e in zip(rule, examples)]
     return {
         "task": task.path.name,
@@ -217,7 +217,7 @@ def rule_only_report(task: RealTask, template: str, rule: Sequence[str]) -> dict
         "examples": len(examples),
         "rule_correct": sum(rule_ok),
         "rule_accuracy": _mean(rule_ok) or 0.0,
-        "chance": chance_rate(task),
+        "chance": chance_rate(task, examples),
         "rule_answers": shares([answer_label(task, e.choices, r) for r, e in zip(rule, examples)]),
         "gold_answers": shares([answer_label(task, e.choices, e.answer) for e in examples]),
         "per_example": [{"id": e.id, "gold": e.answer, "rule": r} for e, r in zip(examples, rule)],

@@ -60,7 +60,9 @@ def align(
     return Alignment({"evaluated": evaluated, **report}, evaluation.adapter_dir)
 
 
-def align_rule_only(task_file: str | Path, template: str, *, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The rule-only report of a template on a labelled real task: no model is loaded."""
+def align_rule_only(
+    task_file: str | Path, template: str, *, limit: int | None = None, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The rule-only report of a template on the (first `limit`) labelled examples of a real task; no model."""
     task = load_task_file(task_file)
-    return rule_only_report(task, template, rule_answers(template, task, params))
+    return rule_only_report(task, template, rule_answers(template, task, params)[:limit])

@@ -170,7 +170,7 @@ def align_cmd(
                 f"--rule-only loads no model, so {', '.join(given)} cannot be used with it",
                 fix=f"drop {', '.join(given)}, or drop --rule-only to score a model's alignment",
             )
-        report = align_rule_only(task, template, params=parse_params(params))
+        report = align_rule_only(task, template, limit=limit, params=parse_params(params))
         print(rule_only_markdown(report), end="")
         if out is not None:
             paths = write_report(report, out)

@@ -16,6 +16,7 @@ import json
 import re
 import string
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, Protocol
@@ -272,9 +273,24 @@ def params_dataclass(cls: type) -> type:
 
 
 def check_range(low_name: str, low: int, high_name: str, high: int) -> None:
-    """Raise if a min/max pair is inverted (called from a params `model_validator`)."""
+    """Raise if a min/max pair is inverted."""
     if low > high:
         raise ValueError(f"{low_name} ({low}) must be <= {high_name} ({high})")
+
+
+class RangeChecks:
+    """Params mixin: each (min, max) field pair named in `ranges` must not be inverted.
+
+    Checked before the params class's own `model_validator`s.
+    """
+
+    ranges: ClassVar[tuple[tuple[str, str], ...]] = ()
+
+    @pydantic.model_validator(mode="after")
+    def _check_ranges(self) -> RangeChecks:
+        for low, high in self.ranges:
+            check_range(low, getattr(self, low), high, getattr(self, high))
+        return self
 
 
 def find_span(haystack: Sequence[str], needle: Sequence[str]) -> int:
@@ -298,6 +314,14 @@ def overlaps(reference: Sequence[str], options: Sequence[Sequence[str]]) -> list
     """For each option, the number of distinct tokens it shares with `reference`."""
     wanted = set(reference)
     return [len(wanted.intersection(option)) for option in options]
+
+
+def anchor_word(text: Sequence[str], question: Sequence[str]) -> str | None:
+    """The question's word that `text` holds the fewest times (the most specific word they share; ties go to
+    the earliest in the question), or None when `text` holds none of them."""
+    counts = Counter(text)
+    shared = [word for word in question if counts[word]]
+    return min(shared, key=lambda word: counts[word]) if shared else None
 
 
 def argmax_first(scores: Sequence[float]) -> int:

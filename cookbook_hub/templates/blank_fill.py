@@ -6,7 +6,16 @@ import numpy as np
 import pydantic
 from pydantic import PositiveInt
 
-from cookbook_hub.templates.base import ChoiceTemplate, Inputs, Tokens, argmax_first, params_dataclass
+from cookbook_hub.templates.base import (
+    EDGE_PUNCTUATION,
+    ChoiceTemplate,
+    Inputs,
+    RealExample,
+    Tokens,
+    argmax_first,
+    params_dataclass,
+    words,
+)
 from cookbook_hub.templates.registry import register
 
 BLANK = "_"
@@ -39,6 +48,15 @@ def context_match(sentence: Tokens, option: Tokens, before: str | None, after: s
     return best
 
 
+def blank_words(text: str) -> Tokens:
+    """A real text as words with its blanks kept: a word made only of punctuation that holds `_` (`_`, `___`,
+    `_.`) becomes the blank token."""
+    out: Tokens = []
+    for token in text.split():
+        out.extend([BLANK] if BLANK in token and not token.strip(EDGE_PUNCTUATION) else words(token))
+    return out
+
+
 @register
 class BlankFill(ChoiceTemplate):
     """Fill the blank with the option whose mention sits in the same context as the blank.
@@ -66,6 +84,9 @@ class BlankFill(ChoiceTemplate):
     fields = {"context": "tokens", "options": "token_lists"}
     example_params = {"sentence_len": 8, "num_options": 2}
     distinct_param = "num_options"
+
+    real_kinds = ("choice",)
+    real_mapping = "context + question -> sentence (`_` the blank, else one at the end), choices -> options"
 
     def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
         p = self.params
@@ -95,3 +116,11 @@ class BlankFill(ChoiceTemplate):
 
     def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
         return [("Sentence", " ".join(inputs["context"]))]
+
+    def real_inputs(self, example: RealExample) -> Inputs:
+        """The example's text is the sentence, its choices the options. A text without a blank gets one at its
+        end (the choice completes it); a choice with no words is its raw text, which no sentence word equals."""
+        sentence = blank_words(f"{example.context} {example.question}")
+        if BLANK not in sentence:
+            sentence.append(BLANK)
+        return {"context": sentence, "options": [words(choice) or [choice] for choice in example.choices or ()]}

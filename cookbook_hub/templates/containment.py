@@ -6,13 +6,15 @@ import numpy as np
 import pydantic
 from pydantic import PositiveInt
 
-from cookbook_hub.templates.base import ChoiceTemplate, Inputs, RealExample, check_range, params_dataclass, words
+from cookbook_hub.templates.base import ChoiceTemplate, Inputs, RangeChecks, RealExample, params_dataclass, words
 from cookbook_hub.templates.registry import register
 
 
 @params_dataclass
-class ContainmentParams:
+class ContainmentParams(RangeChecks):
     """Passage length range, question length."""
+
+    ranges = (("passage_min_len", "passage_max_len"),)
 
     passage_min_len: PositiveInt = 48
     passage_max_len: PositiveInt = 128
@@ -20,7 +22,6 @@ class ContainmentParams:
 
     @pydantic.model_validator(mode="after")
     def _check(self) -> ContainmentParams:
-        check_range("passage_min_len", self.passage_min_len, "passage_max_len", self.passage_max_len)
         if self.question_len > self.passage_min_len:
             raise ValueError(f"question_len ({self.question_len}) must be <= passage_min_len")
         return self

@@ -6,7 +6,16 @@ import numpy as np
 import pydantic
 from pydantic import PositiveInt
 
-from cookbook_hub.templates.base import ChoiceTemplate, Inputs, Tokens, argmax_first, overlaps, params_dataclass
+from cookbook_hub.templates.base import (
+    ChoiceTemplate,
+    Inputs,
+    RealExample,
+    Tokens,
+    argmax_first,
+    overlaps,
+    params_dataclass,
+    words,
+)
 from cookbook_hub.templates.registry import register
 
 
@@ -64,6 +73,9 @@ class ContinuationChoice(ChoiceTemplate):
     fields = {"context": "tokens", "options": "token_lists"}
     example_params = {"context_len": 10, "ending_len": 2, "num_endings": 3}
 
+    real_kinds = ("choice",)
+    real_mapping = "context + question -> context, choices -> endings"
+
     def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
         p = self.params
         contexts = self.words(self.ids(rng, (n, p.context_len)))
@@ -85,3 +97,9 @@ class ContinuationChoice(ChoiceTemplate):
 
     def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
         return [("Context", " ".join(inputs["context"]))]
+
+    def real_inputs(self, example: RealExample) -> Inputs:
+        """The example's text is the context to continue, its choices the endings. A text with no words is one
+        empty word, which nothing repeats or shares: the first ending wins."""
+        context = words(f"{example.context} {example.question}")
+        return {"context": context or [""], "options": [words(choice) for choice in example.choices or ()]}

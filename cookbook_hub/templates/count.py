@@ -6,22 +6,19 @@ import numpy as np
 import pydantic
 from pydantic import PositiveInt
 
-from cookbook_hub.templates.base import Inputs, Template, Tokens, check_range, params_dataclass
+from cookbook_hub.templates.base import Inputs, RangeChecks, Template, Tokens, params_dataclass
 from cookbook_hub.templates.registry import register
 
 
 @params_dataclass
-class CountParams:
+class CountParams(RangeChecks):
     """Text length range and the chance that each position holds the queried token."""
+
+    ranges = (("min_len", "max_len"),)
 
     min_len: PositiveInt = 16
     max_len: PositiveInt = 48
     rate: float = pydantic.Field(default=0.15, gt=0.0, lt=1.0)
-
-    @pydantic.model_validator(mode="after")
-    def _check(self) -> CountParams:
-        check_range("min_len", self.min_len, "max_len", self.max_len)
-        return self
 
 
 def count_span(text: Tokens, query: Tokens) -> int:

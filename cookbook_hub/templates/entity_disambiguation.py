@@ -9,11 +9,14 @@ from pydantic import PositiveInt
 from cookbook_hub.templates.base import (
     ChoiceTemplate,
     Inputs,
+    RealExample,
     Tokens,
+    anchor_word,
     argmax_first,
     find_span,
     overlaps,
     params_dataclass,
+    words,
 )
 from cookbook_hub.templates.registry import register
 
@@ -78,6 +81,9 @@ class EntityDisambiguation(ChoiceTemplate):
     fields = {"context": "tokens", "question": "tokens", "options": "token_lists"}
     example_params = {"passage_len": 20, "num_candidates": 3, "description_len": 3, "window": 2, "clues": 2}
 
+    real_kinds = ("choice",)
+    real_mapping = "context -> passage, question -> mention (itself or its rarest word there), choices -> candidates"
+
     def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
         p = self.params
         passages = self.words(self.ids(rng, (n, p.passage_len)))
@@ -108,3 +114,13 @@ class EntityDisambiguation(ChoiceTemplate):
 
     def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
         return [("Passage", " ".join(inputs["context"])), ("Mention", " ".join(inputs["question"]))]
+
+    def real_inputs(self, example: RealExample) -> Inputs:
+        """The context is the passage and the choices the candidates' descriptions; the mention is the question
+        when the passage holds it word for word, else the question's word the passage holds the fewest times
+        (none shared: no mention, so no surroundings, and the first candidate wins)."""
+        passage, mention = words(example.context), words(example.question)
+        if find_span(passage, mention) < 0:
+            anchor = anchor_word(passage, mention)
+            mention = [anchor] if anchor else []
+        return {"context": passage, "question": mention, "options": [words(choice) for choice in example.choices or ()]}

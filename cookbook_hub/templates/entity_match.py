@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pydantic
 from pydantic import PositiveInt
 
-from cookbook_hub.templates.base import ChoiceTemplate, Inputs, Tokens, params_dataclass
+from cookbook_hub.templates.base import ChoiceTemplate, Inputs, RealExample, Tokens, params_dataclass, words
 from cookbook_hub.templates.registry import register
+
+FIELD_BREAK = re.compile(r"[|;\n]")
 
 
 @params_dataclass
@@ -27,6 +31,18 @@ class EntityMatchParams:
 def render_record(attributes: Tokens, values: list[Tokens]) -> str:
     """`name: v v | city: v v` rendering of a record."""
     return " | ".join(f"{a}: {' '.join(v)}" for a, v in zip(attributes, values))
+
+
+def record_fields(text: str) -> dict[str, Tokens]:
+    """A real record's field values by attribute: fields are split on `|`, `;` or line breaks; a field
+    `name: value` is filed under its name, one without a name under its position (`field 2`); a field with no
+    words is skipped, and a repeated name keeps its first value."""
+    fields: dict[str, Tokens] = {}
+    for position, field in enumerate((f for f in FIELD_BREAK.split(text) if words(f)), start=1):
+        name, colon, value = field.partition(":")
+        key = " ".join(words(name)) if colon else ""
+        fields.setdefault(key or f"field {position}", words(value) if colon else words(field))
+    return fields
 
 
 @register
@@ -56,6 +72,9 @@ class EntityMatch(ChoiceTemplate):
     lettered = False
     fixed_choices = ("no", "yes")
 
+    real_kinds = ("yes_no",)
+    real_mapping = "context -> record 1, question -> record 2 (`name: value` fields split on `|`, `;`, lines); yes/no"
+
     def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
         p = self.params
         k = p.num_attributes
@@ -82,3 +101,14 @@ class EntityMatch(ChoiceTemplate):
     def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
         attrs = inputs["attributes"]
         return [("Record 1", render_record(attrs, inputs["left"])), ("Record 2", render_record(attrs, inputs["right"]))]
+
+    def real_inputs(self, example: RealExample) -> Inputs:
+        """The context and the question are the two records, compared attribute by attribute over the names
+        either one has (a value only one record gives differs); with no fields at all the answer is no."""
+        left, right = record_fields(example.context), record_fields(example.question)
+        names = list(dict.fromkeys([*left, *right]))
+        return {
+            "attributes": names,
+            "left": [left.get(name, []) for name in names],
+            "right": [right.get(name, []) for name in names],
+        }

@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import numpy as np
-import pydantic
 from pydantic import PositiveInt
 
-from cookbook_hub.templates.base import Inputs, Template, Tokens, check_range, params_dataclass
+from cookbook_hub.templates.base import (
+    Inputs,
+    RangeChecks,
+    RealExample,
+    Template,
+    Tokens,
+    anchor_word,
+    params_dataclass,
+    words,
+)
 from cookbook_hub.templates.registry import register
 
 
 @params_dataclass
-class KeyValueParams:
+class KeyValueParams(RangeChecks):
     """Number of key-value pairs (range)."""
+
+    ranges = (("min_pairs", "max_pairs"),)
 
     min_pairs: PositiveInt = 8
     max_pairs: PositiveInt = 24
-
-    @pydantic.model_validator(mode="after")
-    def _check(self) -> KeyValueParams:
-        check_range("min_pairs", self.min_pairs, "max_pairs", self.max_pairs)
-        return self
 
 
 @register
@@ -47,6 +52,9 @@ class KeyValue(Template):
     example_params = {"min_pairs": 3, "max_pairs": 4}
     distinct_param = "max_pairs"
 
+    real_kinds = ("extractive",)
+    real_mapping = "context -> pairs (word: next word), question -> query (its rarest word there); answer: the value"
+
     def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
         p = self.params
         counts = self.lengths(rng, p.min_pairs, p.max_pairs, n)
@@ -62,3 +70,11 @@ class KeyValue(Template):
     def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
         pairs = "; ".join(f"{k}: {v}" for k, v in zip(inputs["keys"], inputs["values"]))
         return [("Pairs", pairs), ("Query", " ".join(inputs["question"]))]
+
+    def real_inputs(self, example: RealExample) -> Inputs:
+        """Each context word is a key whose value is the word after it; the query is the question's word that
+        the fewest keys equal (none shared: no query, so an empty answer)."""
+        passage = words(example.context)
+        keys, values = passage[:-1], passage[1:]
+        query = anchor_word(keys, words(example.question))
+        return {"keys": keys, "values": values, "question": [query] if query else []}

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import numpy as np
-import pydantic
 from pydantic import PositiveInt
 
-from cookbook_hub.templates.base import Inputs, Template, check_range, params_dataclass
+from cookbook_hub.templates.base import Inputs, RangeChecks, Template, params_dataclass
 
 
 @params_dataclass
-class SequenceParams:
+class SequenceParams(RangeChecks):
     """Length range of the input text, in tokens."""
+
+    ranges = (("min_len", "max_len"),)
 
     min_len: PositiveInt = 8
     max_len: PositiveInt = 48
-
-    @pydantic.model_validator(mode="after")
-    def _check(self) -> SequenceParams:
-        check_range("min_len", self.min_len, "max_len", self.max_len)
-        return self
 
 
 class SequenceTemplate(Template):

@@ -8,10 +8,10 @@ from pydantic import PositiveInt
 
 from cookbook_hub.templates.base import (
     Inputs,
+    RangeChecks,
     RealExample,
     Template,
     Tokens,
-    check_range,
     find_span,
     params_dataclass,
     words,
@@ -20,8 +20,10 @@ from cookbook_hub.templates.registry import register
 
 
 @params_dataclass
-class SpanQAParams:
+class SpanQAParams(RangeChecks):
     """Lengths, in tokens, of the document, the question span and the answer span."""
+
+    ranges = (("context_min_len", "context_max_len"),)
 
     context_min_len: PositiveInt = 64
     context_max_len: PositiveInt = 192
@@ -30,7 +32,6 @@ class SpanQAParams:
 
     @pydantic.model_validator(mode="after")
     def _check(self) -> SpanQAParams:
-        check_range("context_min_len", self.context_min_len, "context_max_len", self.context_max_len)
         need = self.question_len + self.answer_len
         if need > self.context_min_len:
             raise ValueError(f"question_len + answer_len ({need}) must be <= context_min_len ({self.context_min_len})")

@@ -14,7 +14,7 @@ from cookbook_hub.generation.formatting import STYLES, format_sample, plain_prom
 from cookbook_hub.generation.generate import batch_for
 from cookbook_hub.generation.rows import decode_inputs
 from cookbook_hub.templates import ChoiceTemplate, get_template, template_class, template_names
-from cookbook_hub.templates.base import LETTERS, normalize
+from cookbook_hub.templates.base import LETTERS, RangeChecks, normalize, params_dataclass, validate_params
 from cookbook_hub.tokens.space import MIN_TOKENS, TokenSpace, default_token_space
 
 NAMES = template_names()
@@ -270,6 +270,52 @@ def test_min_above_max_names_the_field(name, low, high):
     assert f"invalid parameter {low!r}" in message
     assert high in message
     get_template(name, {low: 20, high: 20})  # equal bounds are fine
+
+
+def test_min_max_pairs_are_declared_once():
+    # every `*min*` field with a `*max*` twin is a declared range, and MIN_MAX above tests each one
+    declared = set()
+    for name in NAMES:
+        params = template_class(name).Params
+        fields = [f.name for f in dataclasses.fields(params)]
+        pairs = {(f, f.replace("min", "max")) for f in fields if "min" in f and f.replace("min", "max") in fields}
+        assert set(getattr(params, "ranges", ())) == pairs, name
+        declared |= {(name, low, high) for low, high in pairs}
+    assert declared == set(MIN_MAX)
+
+
+def test_range_messages_are_unchanged():
+    with pytest.raises(ParameterError) as info:
+        get_template("key_value", {"min_pairs": 9, "max_pairs": 4})
+    assert str(info.value) == (
+        "template 'key_value': invalid parameter 'min_pairs': Value error, min_pairs (9) must be <= max_pairs (4)\n"
+        '  fix: set min_pairs to a valid value (defaults: {"min_pairs": 8, "max_pairs": 24})'
+    )
+    # the range is checked before the class's own checks (question_len + answer_len > context_min_len too)
+    with pytest.raises(ParameterError) as info:
+        get_template("span_qa", {"context_min_len": 8, "context_max_len": 6, "question_len": 5, "answer_len": 5})
+    assert "invalid parameter 'context_min_len': Value error, context_min_len (8) must be <= context_max_len (6)" in (
+        str(info.value)
+    )
+
+
+@params_dataclass
+class TwoRanges(RangeChecks):
+    ranges = (("a_min", "a_max"), ("b_min", "b_max"))
+
+    a_min: int = 1
+    a_max: int = 2
+    b_min: int = 1
+    b_max: int = 2
+
+
+@pytest.mark.parametrize(
+    ("params", "field"), [({"a_min": 3}, "a_min"), ({"b_min": 3}, "b_min"), ({"a_max": 0, "b_max": 0}, "a_min")]
+)
+def test_range_checks_check_every_declared_pair(params, field):
+    with pytest.raises(ParameterError, match=f"invalid parameter {field!r}"):
+        validate_params("t", TwoRanges, params)
+    assert validate_params("t", TwoRanges, {"a_min": 2, "b_max": 5}) == TwoRanges(2, 2, 1, 5)
 
 
 CROSS_FIELD = [
