@@ -62,13 +62,30 @@ def model_alignment(
     )
 
 
+def rule_summary(task: RealTask, template: str, rule: Sequence[str]) -> tuple[dict[str, Any], list[bool]]:
+    """What every report says of the rule on the first len(rule) examples (task, template, mapping, how often
+    the rule is right), and whether it is right on each."""
+    examples = task.examples[: len(rule)]
+    rule_ok = [same_answer(task, r, e.answer) for r, e in zip(rule, examples)]
+    summary = {
+        "task": task.path.name,
+        "kind": task.kind,
+        "template": template,
+        "mapping": template_class(template).real_mapping,
+        "examples": len(examples),
+        "rule_correct": sum(rule_ok),
+        "rule_accuracy": _mean(rule_ok) or 0.0,
+    }
+    return summary, rule_ok
+
+
 def alignment_report(
     task: RealTask, template: str, rule: Sequence[str], base: Sequence[str], adapter: Sequence[str] | None = None
 ) -> dict[str, Any]:
     """The alignment report for the first len(base) examples (the evaluated ones)."""
     examples = task.examples[: len(base)]
     rule = list(rule[: len(base)])
-    rule_ok = [same_answer(task, r, e.answer) for r, e in zip(rule, examples)]
+    summary, rule_ok = rule_summary(task, template, rule)
     gain = share = None
     if adapter is not None:
         delta = [
@@ -78,13 +95,7 @@ def alignment_report(
         gain = sum(delta) / len(delta)
         share = sum(d for d, ok in zip(delta, rule_ok) if ok) / sum(delta) if sum(delta) else None
     return {
-        "task": task.path.name,
-        "kind": task.kind,
-        "template": template,
-        "mapping": template_class(template).real_mapping,
-        "examples": len(examples),
-        "rule_correct": sum(rule_ok),
-        "rule_accuracy": _mean(rule_ok) or 0.0,
+        **summary,
         "base": asdict(model_alignment(task, base, rule, rule_ok)),
         "adapter": asdict(model_alignment(task, adapter, rule, rule_ok)) if adapter is not None else None,
         "accuracy_gain": gain,
@@ -208,15 +219,9 @@ def rule_only_report(task: RealTask, template: str, rule: Sequence[str]) -> dict
     """The rule's accuracy on the first len(rule) labelled examples, the chance rate, and the distributions of
     the rule's and the gold answers: what the rule alone says about the task, with no model loaded."""
     examples = task.examples[: len(rule)]
-    rule_ok = [same_answer(task, r, e.answer) for r, e in zip(rule, examples)]
+    summary, _ = rule_summary(task, template, rule)
     return {
-        "task": task.path.name,
-        "kind": task.kind,
-        "template": template,
-        "mapping": template_class(template).real_mapping,
-        "examples": len(examples),
-        "rule_correct": sum(rule_ok),
-        "rule_accuracy": _mean(rule_ok) or 0.0,
+        **summary,
         "chance": chance_rate(task, examples),
         "rule_answers": shares([answer_label(task, e.choices, r) for r, e in zip(rule, examples)]),
         "gold_answers": shares([answer_label(task, e.choices, e.answer) for e in examples]),
