@@ -26,6 +26,7 @@ from cookbook_hub.align.report import alignment_report, rule_only_report
 from cookbook_hub.eval.realtasks import load_task_file
 from cookbook_hub.eval.runner import evaluate, predictions
 from cookbook_hub.fs import sanitize
+from cookbook_hub.generation.formatting import Style
 
 # ------------------------------------------------------------------ running
 
@@ -47,12 +48,15 @@ def align(
     limit: int | None = None,
     batch_size: str | int = "auto",
     params: dict[str, Any] | None = None,
+    style: str | Style | None = None,
 ) -> Alignment:
     """Score the template's rule on a real task and the alignment of the model (and adapter) with it; the
     report's `evaluated` names the model and adapter as given, local paths removed (as in evaluation results)."""
     task = load_task_file(task_file)
     rule = rule_answers(template, task, params)
-    evaluation = evaluate(model, adapter, str(task.path), limit=limit, batch_size=batch_size, log_samples=True)
+    evaluation = evaluate(
+        model, adapter, str(task.path), limit=limit, batch_size=batch_size, style=style, log_samples=True
+    )
     runs = evaluation.runs
     adapter_answers = predictions(runs["adapter"], task) if "adapter" in runs else None
     report = alignment_report(task, template, rule, predictions(runs["base"], task), adapter_answers)

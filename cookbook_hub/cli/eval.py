@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 
 from cookbook_hub.align.mapping import templates_help
-from cookbook_hub.cli.options import stdout, user_errors
+from cookbook_hub.cli.options import InstructionOpt, stdout, user_errors
 from cookbook_hub.errors import CookbookError
+from cookbook_hub.generation.formatting import STYLES, Style
 
 ModelOpt = Annotated[
     str | None,
@@ -26,6 +27,25 @@ PublishOpt = Annotated[
     str | None,
     typer.Option("--publish", help="Publish the adapter folder with the results: hub/ns/name or hf://ns/name."),
 ]
+
+
+StyleOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--style", help=f"Prompt style of real tasks: {', '.join(STYLES)} (default: the adapter's training style)."
+    ),
+]
+
+
+def eval_style(style: str | None, instruction: bool | None, chat_template: bool = False) -> Style | None:
+    """The style asked for on the command line (None: let the evaluator choose)."""
+    if chat_template:
+        style = style or "chat"
+    if style is None:
+        if instruction is not None:
+            raise CookbookError("--instruction/--no-instruction needs --style", fix="pass --style too")
+        return None
+    return Style(style, instruction)
 
 
 def quiet_lm_eval(verbose: bool) -> None:
@@ -47,14 +67,19 @@ def eval_cmd(
     ] = None,
     batch_size: BatchOpt = "auto",
     max_batch_size: Annotated[int, typer.Option("--max-batch-size", help="Upper bound for auto on GPU.")] = 64,
+    style: StyleOpt = None,
+    instruction: InstructionOpt = None,
     chat_template: Annotated[
-        bool, typer.Option("--chat-template", help="Wrap prompts in the model's chat template.")
+        bool, typer.Option("--chat-template", help="The same as --style chat (kept for older scripts).")
     ] = False,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write results JSON and table here.")] = None,
     publish: PublishOpt = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show lm-eval's log.")] = False,
 ) -> None:
     """Evaluate a model, or a LoRA adapter next to its base model, with lm-eval.
+
+    Real-task prompts take the style the adapter was trained with (recorded in its folder); for a base model
+    alone --style chooses (default: chat for a model with a chat template, else qa).
 
     With --adapter the results, the Hub's .eval_results files and the re-rendered card are written into
     the adapter folder; --publish then uploads it in one commit.
@@ -75,7 +100,7 @@ def eval_cmd(
         data_dir=data_dir,
         batch_size=batch_size,
         max_batch_size=max_batch_size,
-        apply_chat_template=chat_template,
+        style=eval_style(style, instruction, chat_template),
     )
     document = results_document(evaluation)
     print(comparison_table(document), end="")
@@ -139,6 +164,8 @@ def align_cmd(
     params: Annotated[
         str | None, typer.Option("--params", help="Template parameters as JSON, e.g. '{\"answer_len\": 2}'.")
     ] = None,
+    style: StyleOpt = None,
+    instruction: InstructionOpt = None,
     rule_only: Annotated[
         bool,
         typer.Option(
@@ -178,7 +205,16 @@ def align_cmd(
         return
     check_publish(publish, adapter)
     quiet_lm_eval(verbose)
-    result = align(task, template, model, adapter, limit=limit, batch_size=batch_size, params=parse_params(params))
+    result = align(
+        task,
+        template,
+        model,
+        adapter,
+        limit=limit,
+        batch_size=batch_size,
+        params=parse_params(params),
+        style=eval_style(style, instruction),
+    )
     print(markdown_table(result.report), end="")
     if out is not None:
         paths = write_report(result.report, out)

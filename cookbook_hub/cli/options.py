@@ -38,6 +38,10 @@ def user_errors(func: F) -> F:
 
 
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help=f"Text format: {', '.join(STYLES)}.")]
+InstructionOpt = Annotated[
+    bool | None,
+    typer.Option("--instruction/--no-instruction", help="Show the template's instruction (default: the format's)."),
+]
 SeedOpt = Annotated[int, typer.Option("--seed", "-s", help="Seed: with the index, fixes every sample.")]
 TokenSpaceOpt = Annotated[
     str,

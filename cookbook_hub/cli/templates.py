@@ -9,8 +9,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cookbook_hub.cli.options import FormatOpt, ParamsOpt, SeedOpt, TokenSpaceOpt, parse_params, stdout, user_errors
-from cookbook_hub.generation.formatting import check_style, format_sample
+from cookbook_hub.cli.options import (
+    FormatOpt,
+    InstructionOpt,
+    ParamsOpt,
+    SeedOpt,
+    TokenSpaceOpt,
+    parse_params,
+    stdout,
+    user_errors,
+)
+from cookbook_hub.generation.formatting import Style, format_sample
 from cookbook_hub.generation.generate import generate
 from cookbook_hub.templates import REGISTRY, get_template
 from cookbook_hub.tokens.sampling import Shard
@@ -39,6 +48,7 @@ def show_cmd(
     n: Annotated[int, typer.Option("-n", help="How many samples.")] = 3,
     seed: SeedOpt = 0,
     style: FormatOpt = "plain",
+    instruction: InstructionOpt = None,
     token_space: TokenSpaceOpt = "default",
     params: ParamsOpt = None,
 ) -> None:
@@ -46,10 +56,10 @@ def show_cmd(
 
     Example: cookbook-hub show span_qa -n 2 --format qa --params '{"context_max_len": 64}'
     """
-    check_style(style)
+    rendered = Style(style, instruction)
     tpl = get_template(template, parse_params(params), resolve_token_space(token_space))
     for sample in tpl.samples(0, n, seed):
-        text = format_sample(tpl, sample, style)
+        text = format_sample(tpl, sample, rendered)
         stdout.rule(f"{tpl.name} v{tpl.version} · index {sample.index} · answer: {sample.answer}")
         if "messages" in text:
             for message in text["messages"]:
@@ -67,6 +77,7 @@ def generate_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="A .parquet or .jsonl file, or a folder (save_to_disk).")],
     seed: SeedOpt = 0,
     style: FormatOpt = "plain",
+    instruction: InstructionOpt = None,
     token_space: TokenSpaceOpt = "default",
     params: ParamsOpt = None,
     num_proc: Annotated[int, typer.Option("--num-proc", "-p", help="Worker processes.")] = 1,
@@ -81,11 +92,11 @@ def generate_cmd(
     Example: cookbook-hub generate span_qa -n 100000 --num-proc 2 --out span_qa.parquet
     Sharded over 4 machines: cookbook-hub generate span_qa -n 1000000 --shard 2/4 --out part-2.parquet
     """
-    check_style(style)
+    rendered = Style(style, instruction)
     spec = Shard.parse(shard)
     tpl = get_template(template, parse_params(params), resolve_token_space(token_space))
     result = generate(
-        tpl, n, out, seed=seed, style=style, num_proc=num_proc, shard=spec, overwrite=overwrite, progress=not quiet
+        tpl, n, out, seed=seed, style=rendered, num_proc=num_proc, shard=spec, overwrite=overwrite, progress=not quiet
     )
     rate = result.text_bytes / max(result.seconds, 1e-9) / 1e6
     stdout.print(

@@ -39,7 +39,7 @@ class ConfigPlan:
 
     def source(self, split: str) -> MixtureSource:
         """The row source of one split."""
-        return MixtureSource(self.templates, self.counts[split], self.recipe.seed, self.recipe.format, split)
+        return MixtureSource(self.templates, self.counts[split], self.recipe.seed, self.recipe.style, split)
 
 
 def template_set_recipe(template: str, size: int) -> Recipe:

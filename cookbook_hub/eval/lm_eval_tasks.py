@@ -30,11 +30,12 @@ from cookbook_hub.eval.realtasks import (
     choice_prediction,
     exact_match,
     first_line,
+    in_passage,
     lm_eval_doc,
     load_task_file,
     token_f1,
 )
-from cookbook_hub.generation.formatting import plain_prompt
+from cookbook_hub.generation.formatting import Style, as_style, completion_text, plain_prompt
 from cookbook_hub.templates import REGISTRY, ChoiceTemplate, Sample, Template, get_template
 from cookbook_hub.tokens.sampling import split_range
 
@@ -112,7 +113,7 @@ BASES: dict[str, dict[str, Any]] = {
         "target_delimiter": "",
         "generation_kwargs": {**GREEDY, "max_gen_toks": ANSWER_MAX_TOKENS},
         "process_results": hook("score_extractive"),
-        "metric_list": [{"metric": "exact_match", **MEAN}, {"metric": "f1", **MEAN}],
+        "metric_list": [{"metric": "exact_match", **MEAN}, {"metric": "f1", **MEAN}, {"metric": "in_passage", **MEAN}],
     },
     "_real_choice.yaml": {
         "custom_dataset": hook("load_real_task"),
@@ -261,28 +262,37 @@ def score_template_generation(doc: dict[str, Any], results: list[str]) -> dict[s
 # ------------------------------------------------------------------ real-task files
 
 
-def real_task_config(task: RealTask) -> dict[str, Any]:
-    """The runtime task YAML of a real-task file: the shipped base config for its kind, pointed at the file."""
+def real_task_config(task: RealTask, style: str | Style = "plain") -> dict[str, Any]:
+    """The runtime task YAML of a real-task file: the shipped base config for its kind, pointed at the file, its
+    prompts in `style` (after qa's `Answer:` the answer follows a space, as in the training rows)."""
+    style = as_style(style)
     return {
         "include": str(TASKS_DIR / f"_real_{task.kind}.yaml"),
         "task": task.name,
-        "dataset_kwargs": {"task_file": str(task.path.resolve())},
+        "dataset_kwargs": {"task_file": str(task.path.resolve()), **style.describe()},
+        "target_delimiter": completion_text("", style),
         "metadata": {"version": 1.0, "kind": task.kind, "file": task.path.name},
     }
 
 
-def load_real_task(task_file: str, **_: Any) -> Any:
-    """lm-eval `custom_dataset`: a validated real-task file as the `test` split."""
+def load_real_task(task_file: str, format: str = "plain", instruction: bool | None = None, **_: Any) -> Any:
+    """lm-eval `custom_dataset`: a validated real-task file as the `test` split, its prompts in the style."""
     import datasets
 
-    task = load_task_file(task_file)
-    return datasets.DatasetDict({"test": datasets.Dataset.from_list([lm_eval_doc(task, e) for e in task.examples])})
+    task, rendered = load_task_file(task_file), Style(format, instruction)
+    docs = [lm_eval_doc(task, e, rendered) for e in task.examples]
+    return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})
 
 
 def score_extractive(doc: dict[str, Any], results: list[str]) -> dict[str, float]:
-    """lm-eval `process_results` for extractive QA: exact match and token F1 of the first generated line."""
+    """lm-eval `process_results` for extractive QA: exact match and token F1 of the first generated line, and
+    whether it is a span of the passage (the answer's shape, whatever its content)."""
     answer = first_line(results[0])
-    return {"exact_match": exact_match(answer, doc["answer"]), "f1": token_f1(answer, doc["answer"])}
+    return {
+        "exact_match": exact_match(answer, doc["answer"]),
+        "f1": token_f1(answer, doc["answer"]),
+        "in_passage": float(in_passage(answer, doc["context"])),
+    }
 
 
 def score_yes_no(doc: dict[str, Any], results: list[tuple[float, bool]]) -> dict[str, Any]:

@@ -5,9 +5,11 @@ A real-task file holds one example per line: `{"id", "context", "question", "cho
 span of the context; otherwise it lists the options and `answer` is one of them. A file whose
 rows all have exactly the two choices yes and no (any case, any order) is a yes/no task.
 
-Prompts follow the templates' plain style: labelled lines (`Document: ...`, `Question: ...`)
-ending in a newline, and the answer follows directly. Scoring is SQuAD-style for extractive QA
-(exact match and token F1 after normalisation) and log-likelihood choice for the others.
+A real example's prompt is made of the same parts as a template row's (labelled lines, lettered options) and
+rendered by the same formatter (`cookbook_hub.generation.formatting`), so in every style a real example and a
+template row with the same fields read the same. Scoring is SQuAD-style for extractive QA (exact match and
+token F1 of the first generated line, and whether it is a span of the passage) and log-likelihood choice for
+the others (the option letters for multiple choice, the words yes/no).
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from cookbook_hub.errors import TaskFileError
+from cookbook_hub.generation.formatting import ANSWER_CUE, PromptParts, Style, prompt_text
+from cookbook_hub.templates.base import LETTERS, TaskKind
 
-TaskKind = Literal["extractive", "choice", "yes_no"]
 FIELDS = ("id", "context", "question", "choices", "answer")
 YES_NO = frozenset({"yes", "no"})
+CONTEXT_LABELS = {"extractive": "Document", "yes_no": "Passage", "choice": "Context"}
 SHAPE_FIX = (
     'each line must be a JSON object {"id", "context", "question", "choices", "answer"} (see docs/evaluation.md)'
 )
@@ -155,26 +159,39 @@ def load_task_file(path: str | Path) -> RealTask:
 # ------------------------------------------------------------------ prompts
 
 
-def prompt(task: RealTask, example: Example) -> str:
-    """The plain-style prompt: labelled lines ending in a newline; the answer follows directly.
-
-    Extractive QA uses span_qa's labels (`Document`, `Question`), yes/no tasks containment's
-    (`Passage`, `Question`), and multiple choice a `Context` line (when there is one) and `Question`.
-    """
-    labels = {"extractive": "Document", "yes_no": "Passage", "choice": "Context"}
-    lines = [f"{labels[task.kind]}: {example.context}"] if example.context.strip() else []
-    lines.append(f"Question: {example.question}")
-    return "\n".join(lines) + "\n"
+def prompt_parts(task: RealTask, example: Example) -> PromptParts:
+    """What a real example's prompt is made of, in the templates' terms: a context line when there is one
+    (labelled as the templates of its kind label it: span_qa's `Document`, containment's `Passage`, `Context`
+    for multiple choice), the `Question`, and for multiple choice the choices as lettered options. A real
+    example has no instruction."""
+    lines = [(CONTEXT_LABELS[task.kind], example.context)] if example.context.strip() else []
+    lines.append(("Question", example.question))
+    return PromptParts(lines, list(example.choices) if task.kind == "choice" else None)
 
 
-def lm_eval_doc(task: RealTask, example: Example) -> dict[str, Any]:
-    """The document lm-eval sees for one example."""
+def prompt(task: RealTask, example: Example, style: str | Style = "plain") -> str:
+    """The example's prompt in `style` (the whole prompt, or the user turn for chat), through the one formatter."""
+    return prompt_text(prompt_parts(task, example), style)
+
+
+def answer_choices(task: RealTask, example: Example) -> list[str] | None:
+    """What an answer is scored among: the option letters for multiple choice (the prompt lists the options,
+    as lettered templates do), the yes/no words as the file writes them, None for extractive QA."""
+    if example.choices is None:
+        return None
+    return list(LETTERS[: len(example.choices)]) if task.kind == "choice" else list(example.choices)
+
+
+def lm_eval_doc(task: RealTask, example: Example, style: str | Style = "plain") -> dict[str, Any]:
+    """The document lm-eval sees for one example, its prompt in `style`."""
     return {
         "id": example.id,
         "line": example.line,
-        "prompt": prompt(task, example),
+        "prompt": prompt(task, example, style),
         "answer": example.answer,
-        "choices": list(example.choices) if example.choices is not None else None,
+        "context": example.context,
+        "options": list(example.choices) if example.choices is not None else None,
+        "choices": answer_choices(task, example),
         "label": example.label,
     }
 
@@ -208,8 +225,16 @@ def token_f1(prediction: str, gold: str) -> float:
 
 
 def first_line(completion: str) -> str:
-    """The generated answer: the completion up to its first newline, stripped."""
-    return completion.split("\n", 1)[0].strip()
+    """The generated answer: the completion up to its first newline, stripped, after a leading `Answer:` (the
+    cue our prompts end with in the qa style; nothing more lenient)."""
+    return completion.lstrip(" \t").removeprefix(ANSWER_CUE).split("\n", 1)[0].strip()
+
+
+def in_passage(answer: str, context: str) -> bool:
+    """Whether an answer has the shape extractive QA asks for: a non-empty span of the passage's words
+    (after SQuAD normalisation)."""
+    words, passage = normalize_answer(answer).split(), normalize_answer(context).split()
+    return bool(words) and any(passage[i : i + len(words)] == words for i in range(len(passage) - len(words) + 1))
 
 
 def choice_prediction(loglikelihoods: Sequence[float], choices: Sequence[str]) -> tuple[int, int]:

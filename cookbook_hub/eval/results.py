@@ -51,6 +51,7 @@ def results_document(evaluation: Evaluation, date: dt.datetime | None = None) ->
             "tasks": evaluation.tasks,
             "limit": evaluation.limit,
             "batch_size": evaluation.batch_size,
+            "style": evaluation.style.describe(),
             "runs": runs,
         },
         evaluation.local_paths,
@@ -150,20 +151,30 @@ def comparison_table(document: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def style_note(style: Mapping[str, Any]) -> str:
+    """A sentence on the prompt style of real tasks, for the card."""
+    instruction = style.get("instruction")
+    option = "" if instruction is None else (", with" if instruction else ", without") + " the instruction"
+    return (
+        f" Real-task prompts in the `{style['format']}` style{option}; `in_passage` is the share of extractive"
+        " answers that are a span of the passage."
+    )
+
+
 def eval_card_section(document: Mapping[str, Any], results_file: str | None = None) -> str:
     """The card's Evaluation section: how it was run, then the comparison table."""
     runs = document["runs"]
     first = runs.get("adapter") or runs["base"]
     limit = f", the first {document['limit']} examples of each task" if document.get("limit") else ""
     saved = f" Full results: [`{results_file}`]({results_file})." if results_file else ""
+    shape = style_note(document["style"]) if document.get("style") else ""
     intro = (
         f"Zero-shot with [lm-eval]({LM_EVAL_URL}) {first.get('lm_eval_version', '')} on {document['date'][:10]}"
         f"{limit}; tasks `{document['tasks']}`. Multiple choice compares the log-likelihood of each choice"
         " (`acc_norm`: per character); generation is greedy up to the first newline."
-        f"{' Δ is adapter minus base.' if 'adapter' in runs else ''}{saved}"
+        f"{shape}{' Δ is adapter minus base.' if 'adapter' in runs else ''}{saved}"
     )
     return intro + "\n\n" + comparison_table(document)
-
 
 
 # ------------------------------------------------------------------ Hub metadata

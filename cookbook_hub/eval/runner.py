@@ -29,6 +29,7 @@ from cookbook_hub.eval.gpt4all import GPT4ALL, GPT4ALL_TASKS, gpt4all_config, mi
 from cookbook_hub.eval.lm_eval_tasks import GROUP, TASKS_DIR, real_task_config, template_task_names, write_yaml
 from cookbook_hub.eval.realtasks import RealTask, choice_prediction, first_line, load_task_file
 from cookbook_hub.folders import AdapterFolder
+from cookbook_hub.generation.formatting import Style, as_style
 from cookbook_hub.hub.pull import fetch, is_published
 from cookbook_hub.models import DEFAULT_MODEL, check_causal_lm, model_identity, resolve_model
 
@@ -59,7 +60,9 @@ class TaskPlan:
         return {GROUP, *template_task_names(), *self.real_tasks}
 
 
-def plan_tasks(spec: str, include_dir: Path, data_dir: str | Path | None = None) -> TaskPlan:
+def plan_tasks(
+    spec: str, include_dir: Path, data_dir: str | Path | None = None, style: str | Style = "plain"
+) -> TaskPlan:
     """Parse a task spec, validate real-task files and write the runtime YAMLs into `include_dir`."""
     items = [item.strip() for item in spec.split(",") if item.strip()]
     if not items:
@@ -76,7 +79,7 @@ def plan_tasks(spec: str, include_dir: Path, data_dir: str | Path | None = None)
             if task.name in plan.real_tasks and plan.real_tasks[task.name].path.resolve() != task.path.resolve():
                 raise CookbookError(f"two task files are both named {task.name}", fix="rename one of them")
             plan.real_tasks[task.name] = task
-            write_yaml(include_dir / f"{task.name}.yaml", real_task_config(task))
+            write_yaml(include_dir / f"{task.name}.yaml", real_task_config(task, style))
             plan.add(task.name)
             continue
         for name in GPT4ALL_TASKS if item == GPT4ALL else [item]:
@@ -210,6 +213,7 @@ class Evaluation:
     batch_size: int | str
     runs: dict[str, dict[str, Any]]
     real_tasks: dict[str, RealTask]
+    style: Style = Style("plain")
     local_paths: dict[str, str] = field(default_factory=dict)
 
 
@@ -222,11 +226,12 @@ def evaluate(
     data_dir: str | Path | None = None,
     batch_size: str | int = "auto",
     max_batch_size: int = 64,
-    apply_chat_template: bool = False,
+    style: str | Style | None = None,
     log_samples: bool = False,
 ) -> Evaluation:
     """Evaluate `model` (default: offline SmolLM2) on `tasks`; with `adapter`, evaluate the base model and
-    the adapter on the same tasks (one model load: the base run disables the adapter)."""
+    the adapter on the same tasks (one model load: the base run disables the adapter). Real-task prompts are
+    rendered in `style`, by default the adapter's training style (see `prompt_style`)."""
     from lm_eval import simple_evaluate
 
     batch_size = parse_batch_size(batch_size)
@@ -235,8 +240,9 @@ def evaluate(
     adapter_dir = resolve_adapter(adapter) if adapter else None
     if adapter_dir is not None:
         check_adapter_base(adapter_dir, model)
+    style = prompt_style(style, model_path, adapter_dir)
     with tempfile.TemporaryDirectory(prefix="cookbook-eval-") as include_dir:
-        plan = plan_tasks(tasks, Path(include_dir), data_dir)
+        plan = plan_tasks(tasks, Path(include_dir), data_dir, style)
         manager = task_manager(plan)
         loaded = load_tasks(plan, manager, data_dir)
         lm = load_lm(model_path, adapter_dir, batch_size, max_batch_size)
@@ -248,7 +254,7 @@ def evaluate(
                 limit=limit,
                 task_manager=manager,
                 log_samples=log_samples,
-                apply_chat_template=apply_chat_template,
+                apply_chat_template=style.is_chat,
             )
 
         runs = {}
@@ -269,19 +275,39 @@ def evaluate(
     for task in plan.real_tasks.values():
         local[str(task.path)] = local[str(task.path.resolve())] = task.path.name
     return Evaluation(
-        model or DEFAULT_MODEL, adapter, adapter_dir, tasks, limit, lm.batch_size, runs, plan.real_tasks, local
+        model or DEFAULT_MODEL, adapter, adapter_dir, tasks, limit, lm.batch_size, runs, plan.real_tasks, style, local
     )
+
+
+def has_chat_template(model_path: str) -> bool:
+    """Whether the model's tokenizer defines a chat template."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(model_path).chat_template is not None
+
+
+def prompt_style(style: str | Style | None, model_path: str, adapter_dir: Path | None) -> Style:
+    """The style real-task prompts are rendered in: `style` when given; else the one the adapter was trained
+    with (recorded in its training_args.json); else `chat` for a model with a chat template, `qa` without."""
+    if style is not None:
+        return as_style(style)
+    if adapter_dir is not None and AdapterFolder(adapter_dir).trained_here:
+        trained = AdapterFolder(adapter_dir).training_args()["data"].get("style")
+        if trained:
+            return Style(trained["format"], trained.get("instruction"))
+    return Style("chat") if has_chat_template(model_path) else Style("qa")
 
 
 def predictions(results: dict[str, Any], task: RealTask) -> list[str]:
     """The model's answer to each evaluated example of a real task, in file order, from lm-eval's logged
-    samples: the first generated line (extractive QA) or the choice with the highest log-likelihood."""
+    samples: the first generated line (extractive QA) or the choice with the highest log-likelihood, as the
+    file writes it (the option a letter names, for multiple choice)."""
     answers = []
     for sample in sorted(results["samples"][task.name], key=lambda s: s["doc_id"]):
         if task.kind == "extractive":
             answers.append(first_line(sample["filtered_resps"][0]))
         else:
-            choices = sample["doc"]["choices"]
-            pred, _ = choice_prediction([float(r[0]) for r in sample["filtered_resps"]], choices)
-            answers.append(choices[pred])
+            doc = sample["doc"]
+            pred, _ = choice_prediction([float(r[0]) for r in sample["filtered_resps"]], doc["choices"])
+            answers.append(doc["options"][pred])
     return answers

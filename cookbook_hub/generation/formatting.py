@@ -1,22 +1,63 @@
-"""The one formatter layer: turns a template's sections, options and answer into training text.
+"""The one formatter: turns what a prompt is made of (an instruction, labelled sections, lettered options) into
+text, for template rows and real examples alike, so that the two reach a model in the same shape.
 
 Styles:
-- `plain`: the template's instruction, then `Label: text` lines (and lettered options); the
+- `plain`: the instruction, then `Label: text` lines (and lettered options), ending with a newline; the
   completion is the answer on its own.
-- `qa`: lm-eval-like, no instruction: `Label: text` lines, lettered options, `Answer:`; the
-  completion is ` answer` (lm-eval's target delimiter is a space).
-- `chat`: `messages`, a user turn holding the plain prompt and an assistant turn holding the answer.
+- `qa`: lm-eval-like: `Label: text` lines, lettered options, `Answer:`; the completion is ` answer`
+  (lm-eval's target delimiter is a space).
+- `chat`: `messages`, a user turn holding the instruction and the lines, and an assistant turn holding the
+  answer (the model's chat template renders them; the prompt ends where the assistant turn begins).
+
+Whether the instruction is part of the prompt is a style option (`Style.instruction`); by default `plain`
+and `chat` show it and `qa` does not. A real example has no instruction of its own, so a model that is to be
+evaluated on real tasks is best trained with the instruction off: then a template row and a real example with
+the same fields render to the same prompt in every style.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from cookbook_hub.errors import ParameterError
 from cookbook_hub.templates.base import LETTERS, Sample, Template
 
-Style = Literal["plain", "qa", "chat"]
 STYLES: tuple[str, ...] = ("plain", "qa", "chat")
+SHOWS_INSTRUCTION = {"plain": True, "qa": False, "chat": True}
+ANSWER_CUE = "Answer:"
+
+
+@dataclass(frozen=True)
+class Style:
+    """A format style and its instruction option (None: the style's default)."""
+
+    name: str
+    instruction: bool | None = None
+
+    def __post_init__(self) -> None:
+        check_style(self.name)
+
+    @property
+    def shows_instruction(self) -> bool:
+        """Whether prompts in this style start with the instruction."""
+        return SHOWS_INSTRUCTION[self.name] if self.instruction is None else self.instruction
+
+    @property
+    def is_chat(self) -> bool:
+        """Whether rows are `messages` (rendered by the model's chat template)."""
+        return self.name == "chat"
+
+    def describe(self) -> dict[str, object]:
+        """The style as recorded with generated data: its name, and the instruction option when it was set."""
+        if self.instruction is None:
+            return {"format": self.name}
+        return {"format": self.name, "instruction": self.instruction}
+
+
+def as_style(style: str | Style) -> Style:
+    """A Style from a style name (with its default instruction option) or a Style."""
+    return style if isinstance(style, Style) else Style(style)
 
 
 def check_style(style: str) -> str:
@@ -26,29 +67,52 @@ def check_style(style: str) -> str:
     return style
 
 
-def _body(template: Template, sample: Sample) -> list[str]:
-    lines = [f"{label}: {text}" for label, text in template.sections(sample.inputs)]
-    options = sample.options
-    if options:
-        lines.append("Options:")
-        lines.extend(f"{LETTERS[i]}. {text}" for i, text in enumerate(options))
-    return lines
+@dataclass(frozen=True)
+class PromptParts:
+    """What a prompt is made of: an instruction (None for a real example), labelled sections and lettered options."""
+
+    sections: Sequence[tuple[str, str]]
+    options: Sequence[str] | None = None
+    instruction: str | None = None
+
+    def lines(self) -> list[str]:
+        """`Label: text` lines, then the options lettered A., B., ..."""
+        lines = [f"{label}: {text}" for label, text in self.sections]
+        if self.options:
+            lines.append("Options:")
+            lines.extend(f"{LETTERS[i]}. {text}" for i, text in enumerate(self.options))
+        return lines
+
+
+def sample_parts(template: Template, sample: Sample) -> PromptParts:
+    """The prompt parts of a template sample."""
+    return PromptParts(template.sections(sample.inputs), sample.options, template.instruction)
+
+
+def prompt_text(parts: PromptParts, style: str | Style) -> str:
+    """The prompt in `style`: the whole prompt for `plain` and `qa`, the user turn for `chat`."""
+    style = as_style(style)
+    head = parts.instruction + "\n\n" if style.shows_instruction and parts.instruction else ""
+    body = head + "\n".join(parts.lines())
+    if style.name == "qa":
+        return body + "\n" + ANSWER_CUE
+    return body if style.is_chat else body + "\n"
+
+
+def completion_text(answer: str, style: str | Style) -> str:
+    """The completion in `style`: ` answer` after `qa`'s answer cue, the answer itself otherwise."""
+    return " " + answer if as_style(style).name == "qa" else answer
 
 
 def plain_prompt(template: Template, sample: Sample) -> str:
     """The plain-style prompt (instruction, blank line, body), ending with a newline."""
-    return template.instruction + "\n\n" + "\n".join(_body(template, sample)) + "\n"
+    return prompt_text(sample_parts(template, sample), "plain")
 
 
-def format_sample(template: Template, sample: Sample, style: str) -> dict[str, object]:
+def format_sample(template: Template, sample: Sample, style: str | Style) -> dict[str, object]:
     """The text columns of one row in `style`: prompt/completion, or messages for chat."""
-    if check_style(style) == "plain":
-        return {"prompt": plain_prompt(template, sample), "completion": sample.target}
-    if style == "qa":
-        return {"prompt": "\n".join(_body(template, sample)) + "\nAnswer:", "completion": " " + sample.target}
-    return {
-        "messages": [
-            {"role": "user", "content": plain_prompt(template, sample).rstrip("\n")},
-            {"role": "assistant", "content": sample.target},
-        ]
-    }
+    style = as_style(style)
+    prompt = prompt_text(sample_parts(template, sample), style)
+    if style.is_chat:
+        return {"messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": sample.target}]}
+    return {"prompt": prompt, "completion": completion_text(sample.target, style)}

@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from cookbook_hub.errors import ParameterError
 from cookbook_hub.fs import atomic_path, check_output
+from cookbook_hub.generation.formatting import Style
 from cookbook_hub.generation.sources import RowSource, TemplateSource
 from cookbook_hub.generation.writers import (
     output_kind,
@@ -53,7 +54,7 @@ def chunks(indices: range, size: int = CHUNK_ROWS) -> list[range]:
     return out
 
 
-def batch_for(template: Template, indices: range, seed: int, style: str) -> pa.RecordBatch:
+def batch_for(template: Template, indices: range, seed: int, style: str | Style) -> pa.RecordBatch:
     """Samples `indices` of a template (train split) as one Arrow batch."""
     return TemplateSource(template, seed, style).batch(indices)
 
@@ -89,7 +90,7 @@ def generate(
     out: str | Path,
     *,
     seed: int = 0,
-    style: str = "plain",
+    style: str | Style = "plain",
     num_proc: int = 1,
     shard: Shard = Shard(),
     split: str = "train",

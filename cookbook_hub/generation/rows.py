@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 import datasets
 import pyarrow as pa
 
-from cookbook_hub.generation.formatting import check_style, format_sample
+from cookbook_hub.generation.formatting import Style, as_style, format_sample
 from cookbook_hub.templates.base import Sample, Template
 
 # Input fields are stored with their tokens joined by single spaces (tokens never contain
@@ -26,12 +26,12 @@ def input_fields(templates: Sequence[Template]) -> dict[str, str]:
     return dict(sorted(fields.items()))
 
 
-def arrow_schema(templates: Sequence[Template], style: str) -> pa.Schema:
+def arrow_schema(templates: Sequence[Template], style: str | Style) -> pa.Schema:
     """The Arrow schema of rows from these templates in this format style."""
     inputs = pa.struct([(name, _KIND_TYPES[kind]) for name, kind in input_fields(templates).items()])
     text = (
         [("messages", _MESSAGES)]
-        if check_style(style) == "chat"
+        if as_style(style).is_chat
         else [
             ("prompt", pa.string()),
             ("completion", pa.string()),
@@ -50,7 +50,7 @@ def arrow_schema(templates: Sequence[Template], style: str) -> pa.Schema:
     )
 
 
-def features(templates: Sequence[Template], style: str) -> datasets.Features:
+def features(templates: Sequence[Template], style: str | Style) -> datasets.Features:
     """The `datasets.Features` matching `arrow_schema`."""
     return datasets.Features.from_arrow_schema(arrow_schema(templates, style))
 
@@ -78,7 +78,7 @@ def decode_inputs(row_inputs: dict, kinds: dict[str, str]) -> dict:
     }
 
 
-def to_record(template: Template, sample: Sample, style: str, field_names: Iterable[str]) -> dict:
+def to_record(template: Template, sample: Sample, style: str | Style, field_names: Iterable[str]) -> dict:
     """One row as a dict (fields a template lacks are None)."""
     record = format_sample(template, sample, style)
     record.update(
@@ -92,7 +92,7 @@ def to_record(template: Template, sample: Sample, style: str, field_names: Itera
     return record
 
 
-def to_batch(pairs: Iterable[tuple[Template, Sample]], style: str, schema: pa.Schema) -> pa.RecordBatch:
+def to_batch(pairs: Iterable[tuple[Template, Sample]], style: str | Style, schema: pa.Schema) -> pa.RecordBatch:
     """An Arrow record batch of rows from (template, sample) pairs, built column by column."""
     field_names = schema.field("inputs").type.names
     pairs = list(pairs)

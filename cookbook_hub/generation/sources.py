@@ -11,6 +11,7 @@ from typing import Any, Protocol
 import numpy as np
 import pyarrow as pa
 
+from cookbook_hub.generation.formatting import Style, as_style
 from cookbook_hub.generation.rows import arrow_schema, to_batch
 from cookbook_hub.templates.base import Template
 from cookbook_hub.tokens.sampling import SPLIT_OFFSETS, block_rng, stream_key
@@ -33,7 +34,7 @@ class RowSource(Protocol):
 class TemplateSource:
     """One template's rows of one split: position p is sample SPLIT_OFFSETS[split] + p."""
 
-    def __init__(self, template: Template, seed: int, style: str, split: str = "train") -> None:
+    def __init__(self, template: Template, seed: int, style: str | Style, split: str = "train") -> None:
         self.template, self.seed, self.style, self.split = template, seed, style, split
         self.offset = SPLIT_OFFSETS[split]
         self.schema = arrow_schema([template], style)
@@ -51,7 +52,7 @@ class TemplateSource:
             "params": t.params_dict(),
             "token_space": t.token_space.identity.as_dict(),
             "seed": self.seed,
-            "format": self.style,
+            **as_style(self.style).describe(),
             "split": self.split,
         }
 
@@ -75,7 +76,9 @@ class MixtureSource:
     so every row is traceable to (template, template_version, index).
     """
 
-    def __init__(self, templates: list[Template], counts: list[int], seed: int, style: str, split: str) -> None:
+    def __init__(
+        self, templates: list[Template], counts: list[int], seed: int, style: str | Style, split: str
+    ) -> None:
         self.templates, self.counts, self.seed, self.style, self.split = templates, counts, seed, style, split
         self.offset = SPLIT_OFFSETS[split]
         self.schema = arrow_schema(templates, style)
@@ -102,6 +105,6 @@ class MixtureSource:
             ],
             "token_space": self.templates[0].token_space.identity.as_dict(),
             "seed": self.seed,
-            "format": self.style,
+            **as_style(self.style).describe(),
             "split": self.split,
         }

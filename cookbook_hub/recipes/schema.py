@@ -18,10 +18,10 @@ from typing import Annotated, Any, Literal
 
 import pydantic
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 from cookbook_hub.errors import CookbookError, RecipeError, UnknownNameError
-from cookbook_hub.generation.formatting import STYLES
+from cookbook_hub.generation.formatting import STYLES, Style
 from cookbook_hub.templates import REGISTRY, get_template
 from cookbook_hub.templates.base import validate_params
 from cookbook_hub.tokens.sampling import SPLIT_OFFSETS
@@ -81,7 +81,16 @@ class Recipe(_Strict):
     )
     seed: Annotated[int, Field(ge=0)] = 0
     format: str = "plain"
+    instruction: bool | None = None
     provenance: Provenance = Field(default_factory=Provenance)
+
+    @model_serializer(mode="wrap")
+    def _without_unset_instruction(self, handler: Any) -> dict[str, Any]:
+        # recipes written before the instruction option existed keep their dump, YAML and content hash
+        data = handler(self)
+        if self.instruction is None:
+            data.pop("instruction", None)
+        return data
 
     @field_validator("name")
     @classmethod
@@ -134,6 +143,11 @@ class Recipe(_Strict):
         return self
 
     # --- derived ------------------------------------------------------------------------------
+    @property
+    def style(self) -> Style:
+        """The format style of the rows, with the recipe's instruction option."""
+        return Style(self.format, self.instruction)
+
     @property
     def weights(self) -> dict[str, float]:
         """Normalised weights by template name."""

@@ -31,7 +31,7 @@ from cookbook_hub.folders import DatasetFolder
 from cookbook_hub.fs import cache_dir
 from cookbook_hub.hub.pull import fetch, is_published
 from cookbook_hub.hub.targets import split_revision
-from cookbook_hub.recipes.schema import load_recipe, recipe_names
+from cookbook_hub.recipes.schema import Recipe, load_recipe, recipe_names
 
 TRAIN_SPLIT = "train"
 DATA_FIX = "pass a recipe (name or file), a built folder, hub/NS/NAME or hf://NS/NAME (optionally @REVISION)"
@@ -54,6 +54,7 @@ class DataProvenance:
     recipe: str | None = None
     recipe_version: str | None = None
     content_hash: str | None = None
+    style: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The provenance as a JSON-ready dict."""
@@ -111,6 +112,7 @@ def load_training_data(spec: str, config: str | None = None) -> TrainingData:
         recipe=recipe.get("recipe", {}).get("name"),
         recipe_version=recipe.get("recipe_version"),
         content_hash=recipe.get("content_hash"),
+        style=Recipe.model_validate(recipe["recipe"]).style.describe() if recipe else None,
     )
     return TrainingData(train, provenance)
 

@@ -9,17 +9,23 @@ import pytest
 
 from cookbook_hub.errors import TaskFileError
 from cookbook_hub.eval.realtasks import (
+    Example,
+    RealTask,
+    answer_choices,
     answer_shares,
     balanced_accuracy,
     choice_prediction,
     exact_match,
     first_line,
+    in_passage,
     lm_eval_doc,
     load_task_file,
     normalize_answer,
     prompt,
     token_f1,
 )
+from cookbook_hub.generation.formatting import STYLES, Style, format_sample
+from cookbook_hub.templates import get_template
 
 ROW = {"id": "r1", "context": "Bob went home.", "question": "Who went home?", "choices": None, "answer": "Bob"}
 
@@ -92,16 +98,68 @@ def test_missing_and_empty_files(tmp_path):
         load_task_file(write(tmp_path / "empty.jsonl", ["", "  "]))
 
 
-def test_prompts_follow_the_plain_style(tmp_path, shared_data_dir):
+def test_prompts_are_the_templates_parts(tmp_path, shared_data_dir):
     ropes = load_task_file(shared_data_dir / "extractive_qa_ropes.jsonl")
     first = ropes.examples[0]
     assert prompt(ropes, first) == f"Document: {first.context}\nQuestion: {first.question}\n"
+    assert prompt(ropes, first, "qa") == f"Document: {first.context}\nQuestion: {first.question}\nAnswer:"
+    assert prompt(ropes, first, "chat") == f"Document: {first.context}\nQuestion: {first.question}"
     siqa = load_task_file(shared_data_dir / "multiple_choice_social_iqa.jsonl")
-    assert prompt(siqa, siqa.examples[0]) == f"Question: {siqa.examples[0].question}\n"
+    example = siqa.examples[0]
+    options = "".join(f"\n{letter}. {choice}" for letter, choice in zip("ABC", example.choices))
+    assert prompt(siqa, example) == f"Question: {example.question}\nOptions:{options}\n"
     yes_no = load_task_file(write(tmp_path / "yn.jsonl", [{**ROW, "choices": ["yes", "no"], "answer": "yes"}]))
     assert prompt(yes_no, yes_no.examples[0]) == "Passage: Bob went home.\nQuestion: Who went home?\n"
-    doc = lm_eval_doc(siqa, siqa.examples[0])
-    assert doc["choices"][doc["label"]] == doc["answer"] and doc["line"] == 1
+    doc = lm_eval_doc(siqa, example)
+    assert doc["choices"] == ["A", "B", "C"] and doc["options"][doc["label"]] == doc["answer"] and doc["line"] == 1
+    assert lm_eval_doc(yes_no, yes_no.examples[0])["choices"] == ["yes", "no"]  # yes/no words, as containment's
+
+
+def same_text_example(template_name: str, kind_choices: list[str] | None) -> tuple:
+    """A template sample and a real example holding the same text in the same fields."""
+    template = get_template(template_name)
+    sample = template.sample(3)
+    fields = dict(template.sections(sample.inputs))
+    context = fields.get("Document") or fields.get("Passage") or ""
+    choices = sample.options if sample.options else kind_choices
+    example = Example(
+        line=1, id="x", context=context, question=fields["Question"], choices=choices and tuple(choices),
+        answer=(choices or [sample.answer])[0],
+    )
+    return template, sample, example
+
+
+@pytest.mark.parametrize(
+    ("template_name", "kind", "choices"),
+    [("span_qa", "extractive", None), ("containment", "yes_no", ["no", "yes"]), ("overlap_choice", "choice", None)],
+)
+@pytest.mark.parametrize("style", STYLES)
+def test_a_template_row_and_a_real_example_with_the_same_text_read_the_same(template_name, kind, choices, style):
+    template, sample, example = same_text_example(template_name, choices)
+    task = RealTask(Path("same.jsonl"), kind, (example,))
+    bare = Style(style, instruction=False)
+    row = format_sample(template, sample, bare)
+    row_prompt = row["messages"][0]["content"] if style == "chat" else row["prompt"]
+    assert prompt(task, example, bare) == row_prompt
+    # the answer is scored among what the row's completion says: a letter, or the yes/no word
+    completion = row["messages"][1]["content"] if style == "chat" else row["completion"].strip()
+    assert completion in (answer_choices(task, example) or [sample.target])
+    # with the instruction shown, only the row has one: a real example has no instruction of its own
+    shown = Style(style, instruction=True)
+    shown_row = format_sample(template, sample, shown)
+    assert template.instruction in str(shown_row) and template.instruction not in prompt(task, example, shown)
+
+
+def test_answers_are_the_first_line_after_the_prompts_cue():
+    assert first_line(" Answer: specimen B\nQuestion: next") == "specimen B"
+    assert first_line("The answer is: Drake") == "The answer is: Drake"  # nothing more lenient
+    assert first_line("\nDrake") == ""  # the first line is the answer, even when it is empty
+
+
+def test_in_passage_is_the_answers_shape():
+    assert in_passage("the Ozarks", "They hiked in the Ozarks last May.")
+    assert not in_passage("Ozarks mountains", "They hiked in the Ozarks last May.")
+    assert not in_passage("", "They hiked.")
 
 
 def test_squad_scoring():

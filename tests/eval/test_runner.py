@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,8 @@ from cookbook_hub.errors import (
 )
 from cookbook_hub.eval.gpt4all import GPT4ALL_TASKS
 from cookbook_hub.eval.lm_eval_tasks import GROUP, TASKS_DIR
-from cookbook_hub.eval.realtasks import exact_match
+from cookbook_hub.eval.realtasks import exact_match, prompt
+from cookbook_hub.eval.results import results_document
 from cookbook_hub.eval.runner import (
     check_adapter_base,
     display_name,
@@ -28,9 +30,11 @@ from cookbook_hub.eval.runner import (
     model_identity,
     plan_tasks,
     predictions,
+    prompt_style,
     resolve_adapter,
     task_manager,
 )
+from cookbook_hub.generation.formatting import Style
 from cookbook_hub.models import DEFAULT_MODEL, SMOLLM2_HUB_ID
 
 pytest_plugins = ["eval_fixtures"]
@@ -179,7 +183,7 @@ def tiny_run(tiny_model, trained_adapter, gpt4all_data, shared_data_dir, yes_no_
 EXPECTED_METRICS = {
     "arc_easy": {"acc", "acc_norm"},
     "boolq": {"acc"},
-    "real_extractive_qa_ropes": {"exact_match", "f1"},
+    "real_extractive_qa_ropes": {"exact_match", "f1", "in_passage"},
     "real_multiple_choice_social_iqa": {"acc", "acc_norm"},
     "real_choice_physical_intuition": {"acc", "acc_norm"},
     "real_yes_no_facts": {"acc", "acc_norm", "balanced_acc", "share_yes", "share_no"},
@@ -254,3 +258,31 @@ def test_smollm2_on_the_shared_files(shared_data_dir):
         assert 0.0 <= values["acc"] <= 1.0 and 0.0 <= values["acc_norm"] <= 1.0
     assert evaluation.model == DEFAULT_MODEL and evaluation.batch_size == 8  # auto on CPU
     assert all(run["n-samples"][task]["effective"] == 8 for task in run["results"])
+
+
+def test_real_tasks_are_prompted_in_the_adapters_training_style(tiny_run):
+    assert tiny_run.style == Style("plain")  # the adapter was trained on rows of a plain recipe
+    for name in ("real_extractive_qa_ropes", "real_multiple_choice_social_iqa"):
+        task = tiny_run.real_tasks[name]
+        for label in ("base", "adapter"):
+            for sample in tiny_run.runs[label]["samples"][name]:
+                assert sample["doc"]["prompt"] == prompt(task, task.examples[sample["doc_id"]], "plain")
+    assert results_document(tiny_run)["style"] == {"format": "plain"}
+
+
+def test_the_prompt_style_is_asked_for_trained_with_or_the_models(tiny_model, trained_adapter, tmp_path):
+    from transformers import AutoTokenizer
+
+    assert prompt_style(Style("qa", True), str(tiny_model), trained_adapter) == Style("qa", True)  # asked for
+    assert prompt_style(None, str(tiny_model), trained_adapter) == Style("plain")  # what the adapter learned
+    model = Path(shutil.copytree(tiny_model, tmp_path / "model"))
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    tokenizer.chat_template = "{% for m in messages %}{{ m['content'] }}{% endfor %}"
+    tokenizer.save_pretrained(model)
+    assert prompt_style(None, str(model), None) == Style("chat")  # a base model with a chat template
+    (model / "chat_template.jinja").unlink(missing_ok=True)
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    tokenizer.chat_template = None
+    tokenizer.save_pretrained(model)
+    assert AutoTokenizer.from_pretrained(model).chat_template is None
+    assert prompt_style(None, str(model), None) == Style("qa")  # without one: the explicit `Answer:` cue

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from cookbook_hub.cli.app import app
 from cookbook_hub.errors import RecipeError
+from cookbook_hub.generation.formatting import Style
 from cookbook_hub.recipes.schema import Recipe, load_recipe, parse_recipe, recipe_names
 from cookbook_hub.templates import REGISTRY
 
@@ -490,3 +491,14 @@ def test_malformed_recipes_raise_only_recipe_error(data: Any) -> None:
     else:
         assert isinstance(recipe, Recipe)
         assert parse_recipe(recipe.model_dump(mode="json")) == recipe
+
+
+def test_the_instruction_option_leaves_recipes_without_it_as_they_were():
+    recipe = load_recipe("gpt4all")
+    assert recipe.instruction is None and recipe.style == Style(recipe.format)
+    assert "instruction" not in recipe.to_yaml() and "instruction" not in recipe.model_dump()
+    bare = parse_recipe({**recipe.model_dump(mode="json"), "instruction": False})
+    assert bare.style == Style(recipe.format, instruction=False) and "instruction: false" in bare.to_yaml()
+    assert bare.content_hash != recipe.content_hash  # other rows, so other content
+    spelled = parse_recipe({**recipe.model_dump(mode="json"), "instruction": None})
+    assert spelled.content_hash == recipe.content_hash

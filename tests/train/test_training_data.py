@@ -7,12 +7,15 @@ from pathlib import Path
 
 import datasets
 import pytest
+import yaml
+from tiny_models import write_recipe
 
 from cookbook_hub.card.dataset_card import write_dataset_card
 from cookbook_hub.dataset.builder import build
 from cookbook_hub.errors import DataError, PublishError, TargetError
 from cookbook_hub.hub.publish import publish
 from cookbook_hub.recipes.schema import load_recipe
+from cookbook_hub.templates import get_template
 from cookbook_hub.train.data import check_prompt_lengths, load_training_data, prompt_lengths, sft_examples
 
 pytest_plugins = ["tiny_models"]
@@ -134,3 +137,14 @@ def test_prompt_lengths_count_the_chat_template(chat_data: Path, copy_data: Path
     check_prompt_lengths(plain, tokenizer, max(plain_lengths) + 1)
     with pytest.raises(DataError, match=f"prompts are up to {max(plain_lengths)} tokens long"):
         check_prompt_lengths(plain, tokenizer, max(plain_lengths))
+
+
+def test_the_rows_style_is_recorded_with_the_data(tmp_path: Path, cache: Path):
+    path = tmp_path / "bare-chat.yaml"
+    recipe = {**yaml.safe_load(write_recipe(tmp_path, fmt="chat").read_text()), "name": "bare-chat"}
+    path.write_text(yaml.safe_dump({**recipe, "instruction": False}), encoding="utf-8")
+    data = load_training_data(str(path))
+    assert data.provenance.style == {"format": "chat", "instruction": False}
+    instruction = get_template("copy").instruction
+    assert all(instruction not in row["messages"][0]["content"] for row in rows(data.dataset))
+    assert load_training_data(str(write_recipe(tmp_path))).provenance.style == {"format": "plain"}
