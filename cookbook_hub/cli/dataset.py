@@ -12,7 +12,9 @@ from cookbook_hub.cli.options import stdout, user_errors
 
 @user_errors
 def build_cmd(
-    spec: Annotated[str, typer.Argument(help="A recipe name or YAML path, or 'templates' for the template set.")],
+    spec: Annotated[
+        str, typer.Argument(help="A recipe (NAME, NAME@VERSION or a YAML path), or 'templates' for the template set.")
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write (laid out as a Hub dataset repo).")],
     n: Annotated[
         int | None, typer.Option("-n", help="Rows: the recipe's size, or per template for 'templates'.")

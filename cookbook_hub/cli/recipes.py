@@ -16,15 +16,22 @@ recipe_app = typer.Typer(help="Inspect and validate mixture recipes.", no_args_i
 
 @user_errors
 def recipes_cmd(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """List the recipes shipped with the package.
+    """List the recipes shipped with the package: the latest version of each (earlier ones build as NAME@VERSION).
 
     Example: cookbook-hub recipes --json
     """
-    from cookbook_hub.recipes.schema import load_recipe, recipe_names
+    from cookbook_hub.recipes.schema import load_recipe, recipe_names, recipe_versions
 
     recipes = [load_recipe(name) for name in recipe_names()]
     rows = [
-        {"name": r.name, "version": r.version, "size": r.size, "templates": r.weights, "content_hash": r.content_hash}
+        {
+            "name": r.name,
+            "version": r.version,
+            "versions": recipe_versions(r.name),
+            "size": r.size,
+            "templates": r.weights,
+            "content_hash": r.content_hash,
+        }
         for r in recipes
     ]
     if as_json:
@@ -33,7 +40,9 @@ def recipes_cmd(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
     table = Table("recipe", "version", "rows", "templates (weight)")
     for row in rows:
         mix = ", ".join(f"{t} {w:.2f}" for t, w in row["templates"].items())
-        table.add_row(row["name"], row["version"], f"{row['size']:,}", mix)
+        earlier = [v for v in row["versions"] if v != row["version"]]
+        version = row["version"] + (f" (also {', '.join(earlier)})" if earlier else "")
+        table.add_row(row["name"], version, f"{row['size']:,}", mix)
     stdout.print(table)
 
 
@@ -54,7 +63,9 @@ def recipe_validate_cmd(file: Annotated[Path, typer.Argument(help="A recipe YAML
 
 @recipe_app.command("show")
 @user_errors
-def recipe_show_cmd(name: Annotated[str, typer.Argument(help="A shipped recipe name or a YAML path.")]) -> None:
+def recipe_show_cmd(
+    name: Annotated[str, typer.Argument(help="A shipped recipe name (NAME or NAME@VERSION) or a YAML path.")],
+) -> None:
     """Print a recipe as YAML with its normalised weights and content hash.
 
     Example: cookbook-hub recipe show gpt4all

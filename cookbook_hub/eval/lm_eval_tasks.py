@@ -35,8 +35,9 @@ from cookbook_hub.eval.realtasks import (
     load_task_file,
     token_f1,
 )
-from cookbook_hub.generation.formatting import Style, as_style, completion_text, plain_prompt
+from cookbook_hub.generation.formatting import PromptParts, Style, completion_text, prompt_text, sample_parts
 from cookbook_hub.templates import REGISTRY, ChoiceTemplate, Sample, Template, get_template
+from cookbook_hub.templates.base import LETTERS
 from cookbook_hub.tokens.sampling import split_range
 
 TASKS_DIR = Path(__file__).resolve().parent / "tasks"
@@ -158,17 +159,24 @@ def template_task_names() -> list[str]:
 
 
 def held_out_docs(template: Template, n: int = SAMPLES_PER_TEMPLATE) -> list[dict[str, Any]]:
-    """The first `n` test-split samples of a template as lm-eval documents (plain-style prompt)."""
+    """The first `n` test-split samples of a template as lm-eval documents: the prompt's parts (rendered in the
+    run's style when loaded), the target, and the choices a row's completion picks among (the option letters
+    of a lettered template, else its fixed words)."""
     split = split_range("test", n)
     docs = []
     for sample in template.samples(split.start, split.stop, SEED):
-        choices = template.choices(sample.inputs) if isinstance(template, ChoiceTemplate) else None
+        parts = sample_parts(template, sample)
+        choices = None
+        if isinstance(template, ChoiceTemplate):
+            choices = list(LETTERS[: len(sample.options)]) if template.lettered else list(template.fixed_choices)
         docs.append(
             {
                 "template": sample.template,
                 "template_version": sample.template_version,
                 "index": sample.index,
-                "prompt": plain_prompt(template, sample),
+                "instruction": parts.instruction,
+                "sections": [list(section) for section in parts.sections],
+                "options": parts.options,
                 "target": sample.target,
                 "answer": sample.answer,
                 "label": sample.label,
@@ -235,12 +243,18 @@ def _template(name: str) -> Template:
     return get_template(name)
 
 
-def load_samples(samples_file: str, **_: Any) -> Any:
-    """lm-eval `custom_dataset`: a template's held-out samples as the `test` split."""
+def load_samples(samples_file: str, format: str = "plain", instruction: bool | None = None, **_: Any) -> Any:
+    """lm-eval `custom_dataset`: a template's held-out samples as the `test` split, their prompts (and choices)
+    in the style the run passes through the TaskManager's metadata (default: plain)."""
     import datasets
 
+    style = Style(format, instruction)
     with (TASKS_DIR / SAMPLES_DIR / samples_file).open(encoding="utf-8") as fh:
         rows = [json.loads(line) for line in fh]
+    for row in rows:
+        parts = PromptParts([tuple(section) for section in row["sections"]], row["options"], row["instruction"])
+        row["prompt"] = prompt_text(parts, style)
+        row["choices"] = row["choices"] and [completion_text(choice, style) for choice in row["choices"]]
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
 
 
@@ -262,21 +276,19 @@ def score_template_generation(doc: dict[str, Any], results: list[str]) -> dict[s
 # ------------------------------------------------------------------ real-task files
 
 
-def real_task_config(task: RealTask, style: str | Style = "plain") -> dict[str, Any]:
-    """The runtime task YAML of a real-task file: the shipped base config for its kind, pointed at the file, its
-    prompts in `style` (after qa's `Answer:` the answer follows a space, as in the training rows)."""
-    style = as_style(style)
+def real_task_config(task: RealTask) -> dict[str, Any]:
+    """The runtime task YAML of a real-task file: the shipped base config for its kind, pointed at the file."""
     return {
         "include": str(TASKS_DIR / f"_real_{task.kind}.yaml"),
         "task": task.name,
-        "dataset_kwargs": {"task_file": str(task.path.resolve()), **style.describe()},
-        "target_delimiter": completion_text("", style),
+        "dataset_kwargs": {"task_file": str(task.path.resolve())},
         "metadata": {"version": 1.0, "kind": task.kind, "file": task.path.name},
     }
 
 
 def load_real_task(task_file: str, format: str = "plain", instruction: bool | None = None, **_: Any) -> Any:
-    """lm-eval `custom_dataset`: a validated real-task file as the `test` split, its prompts in the style."""
+    """lm-eval `custom_dataset`: a validated real-task file as the `test` split, its prompts in the style the run
+    passes through the TaskManager's metadata (default: plain)."""
     import datasets
 
     task, rendered = load_task_file(task_file), Style(format, instruction)

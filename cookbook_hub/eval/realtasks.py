@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from cookbook_hub.errors import TaskFileError
-from cookbook_hub.generation.formatting import ANSWER_CUE, PromptParts, Style, prompt_text
+from cookbook_hub.generation.formatting import ANSWER_CUE, PromptParts, Style, completion_text, prompt_text
 from cookbook_hub.templates.base import LETTERS, TaskKind
 
 FIELDS = ("id", "context", "question", "choices", "answer")
@@ -183,7 +183,9 @@ def answer_choices(task: RealTask, example: Example) -> list[str] | None:
 
 
 def lm_eval_doc(task: RealTask, example: Example, style: str | Style = "plain") -> dict[str, Any]:
-    """The document lm-eval sees for one example, its prompt in `style`."""
+    """The document lm-eval sees for one example: its prompt in `style`, and the answers it is scored among as a
+    completion in that style says them (after qa's `Answer:`, following a space)."""
+    choices = answer_choices(task, example)
     return {
         "id": example.id,
         "line": example.line,
@@ -191,7 +193,7 @@ def lm_eval_doc(task: RealTask, example: Example, style: str | Style = "plain") 
         "answer": example.answer,
         "context": example.context,
         "options": list(example.choices) if example.choices is not None else None,
-        "choices": answer_choices(task, example),
+        "choices": choices and [completion_text(choice, style) for choice in choices],
         "label": example.label,
     }
 

@@ -60,9 +60,7 @@ class TaskPlan:
         return {GROUP, *template_task_names(), *self.real_tasks}
 
 
-def plan_tasks(
-    spec: str, include_dir: Path, data_dir: str | Path | None = None, style: str | Style = "plain"
-) -> TaskPlan:
+def plan_tasks(spec: str, include_dir: Path, data_dir: str | Path | None = None) -> TaskPlan:
     """Parse a task spec, validate real-task files and write the runtime YAMLs into `include_dir`."""
     items = [item.strip() for item in spec.split(",") if item.strip()]
     if not items:
@@ -79,7 +77,7 @@ def plan_tasks(
             if task.name in plan.real_tasks and plan.real_tasks[task.name].path.resolve() != task.path.resolve():
                 raise CookbookError(f"two task files are both named {task.name}", fix="rename one of them")
             plan.real_tasks[task.name] = task
-            write_yaml(include_dir / f"{task.name}.yaml", real_task_config(task, style))
+            write_yaml(include_dir / f"{task.name}.yaml", real_task_config(task))
             plan.add(task.name)
             continue
         for name in GPT4ALL_TASKS if item == GPT4ALL else [item]:
@@ -91,12 +89,17 @@ def plan_tasks(
     return plan
 
 
-def task_manager(plan: TaskPlan) -> Any:
-    """lm-eval's TaskManager over the shipped tasks and the run's YAMLs (and lm-eval's own only when needed)."""
+def task_manager(plan: TaskPlan, style: str | Style = "plain") -> Any:
+    """lm-eval's TaskManager over the shipped tasks and the run's YAMLs (and lm-eval's own only when needed); the
+    style goes to our tasks' document loaders through the metadata every task receives."""
     from lm_eval.tasks import TaskManager
 
     defaults = any(name not in plan.own_tasks | set(GPT4ALL_TASKS) for name in plan.names)
-    return TaskManager(include_path=[str(TASKS_DIR), str(plan.include_dir)], include_defaults=defaults)
+    return TaskManager(
+        include_path=[str(TASKS_DIR), str(plan.include_dir)],
+        include_defaults=defaults,
+        metadata=as_style(style).describe(),
+    )
 
 
 def unknown_task(name: str, known: list[str]) -> UnknownNameError:
@@ -242,8 +245,8 @@ def evaluate(
         check_adapter_base(adapter_dir, model)
     style = prompt_style(style, model_path, adapter_dir)
     with tempfile.TemporaryDirectory(prefix="cookbook-eval-") as include_dir:
-        plan = plan_tasks(tasks, Path(include_dir), data_dir, style)
-        manager = task_manager(plan)
+        plan = plan_tasks(tasks, Path(include_dir), data_dir)
+        manager = task_manager(plan, style)
         loaded = load_tasks(plan, manager, data_dir)
         lm = load_lm(model_path, adapter_dir, batch_size, max_batch_size)
 

@@ -104,10 +104,6 @@ def completion_text(answer: str, style: str | Style) -> str:
     return " " + answer if as_style(style).name == "qa" else answer
 
 
-def plain_prompt(template: Template, sample: Sample) -> str:
-    """The plain-style prompt (instruction, blank line, body), ending with a newline."""
-    return prompt_text(sample_parts(template, sample), "plain")
-
 
 def format_sample(template: Template, sample: Sample, style: str | Style) -> dict[str, object]:
     """The text columns of one row in `style`: prompt/completion, or messages for chat."""

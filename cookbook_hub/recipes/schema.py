@@ -29,6 +29,7 @@ from cookbook_hub.tokens.space import resolve_token_space
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?$")
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+HISTORY = "history"  # earlier versions of the shipped recipes, kept buildable: history/<name>@<version>.yaml
 
 
 class _Strict(BaseModel):
@@ -203,7 +204,8 @@ def describe_errors(exc: pydantic.ValidationError) -> str:
 
 
 def load_recipe(spec: str | Path) -> Recipe:
-    """A recipe by package name (see `recipe_names()`) or from a YAML file path."""
+    """A recipe by package name (its latest version, see `recipe_names()`), by `NAME@VERSION` (any version the
+    package ships, see `recipe_versions()`), or from a YAML file path."""
     path = Path(spec)
     if path.suffix in (".yaml", ".yml") or path.exists():
         try:
@@ -214,16 +216,31 @@ def load_recipe(spec: str | Path) -> Recipe:
             raise RecipeError(f"recipe {str(path)!r} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         source = str(path)
     else:
-        names = recipe_names()
-        if str(spec) not in names:
-            raise UnknownNameError("recipe", str(spec), names)
-        text = _package_dir().joinpath(f"{spec}.yaml").read_text(encoding="utf-8")
-        source = f"recipe {spec!r}"
+        text, source = _shipped(str(spec))
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise RecipeError(f"{source}: not valid YAML: {exc}") from None
     return parse_recipe(data, source)
+
+
+def _shipped(spec: str) -> tuple[str, str]:
+    """The YAML text of a shipped recipe `NAME` (latest) or `NAME@VERSION`, and how to name it in errors."""
+    name, _, version = spec.partition("@")
+    names = recipe_names()
+    if name not in names:
+        raise UnknownNameError("recipe", name, names)
+    latest = _package_dir().joinpath(f"{name}.yaml")
+    if not version:
+        return latest.read_text(encoding="utf-8"), f"recipe {name!r}"
+    versions = recipe_versions(name)
+    if version not in versions:
+        shipped = ", ".join(f"{name}@{v}" for v in versions)
+        raise RecipeError(f"recipe {name!r} has no version {version!r}", fix=f"use one of {shipped}")
+    text = latest.read_text(encoding="utf-8")
+    if yaml.safe_load(text).get("version") != version:
+        text = _package_dir().joinpath(HISTORY, f"{name}@{version}.yaml").read_text(encoding="utf-8")
+    return text, f"recipe {name}@{version}"
 
 
 def _package_dir() -> Any:
@@ -233,3 +250,11 @@ def _package_dir() -> Any:
 def recipe_names() -> list[str]:
     """Names of the recipes shipped with the package."""
     return sorted(p.name[:-5] for p in _package_dir().iterdir() if p.name.endswith(".yaml"))
+
+
+def recipe_versions(name: str) -> list[str]:
+    """Every version of a shipped recipe, oldest first: the kept earlier versions (`history/`), then the latest."""
+    history = _package_dir().joinpath(HISTORY).iterdir()
+    kept = [p.name[len(name) + 1 : -5] for p in history if p.name.startswith(f"{name}@") and p.name.endswith(".yaml")]
+    latest = yaml.safe_load(_package_dir().joinpath(f"{name}.yaml").read_text(encoding="utf-8"))["version"]
+    return sorted({*kept, latest}, key=lambda v: tuple(int(part) for part in v.split("-")[0].split(".")))

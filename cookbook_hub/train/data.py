@@ -134,7 +134,7 @@ def locate(spec: str) -> _Located:
         manifest = built_manifest(path)
         repo_id = (manifest or {}).get("repo_id")
         return _Located("folder", str(path), str(path), repo_id, manifest=manifest)
-    if path.suffix in (".yaml", ".yml") or spec in recipe_names():
+    if path.suffix in (".yaml", ".yml") or base in recipe_names():
         return build_recipe(spec)
     close = difflib.get_close_matches(spec, recipe_names(), n=1)
     raise DataError(

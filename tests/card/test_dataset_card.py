@@ -166,7 +166,7 @@ def test_license_and_citation(card: DatasetCard) -> None:
 # --- re-rendering ------------------------------------------------------------------------------
 def test_card_command_is_idempotent(tmp_path: Path) -> None:
     out = tmp_path / "doc"
-    result = cli("build", "doc-qa", "-n", "200", "--out", str(out), "--repo-id", "acme/cookbook-doc-qa", "-q")
+    result = cli("build", "doc-qa@0.1.0", "-n", "200", "--out", str(out), "--repo-id", "acme/cookbook-doc-qa", "-q")
     assert result.returncode == 0, result.stderr
     readme = (out / "README.md").read_bytes()
     chart = (out / "images" / "doc-qa-weights.png").read_bytes()
@@ -180,7 +180,7 @@ def test_card_command_is_idempotent(tmp_path: Path) -> None:
 
 def test_card_command_with_repo_id(tmp_path: Path) -> None:
     out = tmp_path / "doc"
-    build("doc-qa", out, n=200, progress=False, finish=write_dataset_card)
+    build("doc-qa@0.1.0", out, n=200, progress=False, finish=write_dataset_card)
     plain = (out / "README.md").read_text(encoding="utf-8")
     assert 'load_dataset("your-namespace/your-dataset", "doc-qa", revision="v0.1.0")' in plain
     write_dataset_card(out)

@@ -251,12 +251,12 @@ def test_template_set_loads_offline_without_cookbook_hub(template_set: Path, tmp
 # --- the build function's refusals -------------------------------------------------------------
 def test_build_refuses_existing_folder(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    build("doc-qa", out, n=40, progress=False, finish=write_dataset_card)
+    build("doc-qa@0.1.0", out, n=40, progress=False, finish=write_dataset_card)
     before = digests(out)
     with pytest.raises(OutputExistsError, match="--overwrite"):
-        build("doc-qa", out, n=50, progress=False, finish=write_dataset_card)
+        build("doc-qa@0.1.0", out, n=50, progress=False, finish=write_dataset_card)
     assert digests(out) == before
-    result = build("doc-qa", out, n=50, overwrite=True, progress=False, finish=write_dataset_card)
+    result = build("doc-qa@0.1.0", out, n=50, overwrite=True, progress=False, finish=write_dataset_card)
     assert sum(result.configs["doc-qa"].values()) == 50
     assert digests(out) != before
     assert siblings(out) == []
@@ -265,7 +265,7 @@ def test_build_refuses_existing_folder(tmp_path: Path) -> None:
 @pytest.mark.parametrize("n", [0, -5])
 def test_build_rejects_bad_size(tmp_path: Path, n: int) -> None:
     with pytest.raises(ParameterError, match="-n must be >= 1"):
-        build("doc-qa", tmp_path / "out", n=n, progress=False, finish=write_dataset_card)
+        build("doc-qa@0.1.0", tmp_path / "out", n=n, progress=False, finish=write_dataset_card)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -284,23 +284,23 @@ def _bad_recipe(tmp_path: Path) -> Path:
 
 
 def test_cli_build_matches_the_library(tmp_path: Path) -> None:
-    result = cli("build", "doc-qa", "-n", "600", "--out", str(tmp_path / "cli"), "-q")
+    result = cli("build", "doc-qa@0.1.0", "-n", "600", "--out", str(tmp_path / "cli"), "-q")
     assert result.returncode == 0, result.stderr
     assert "doc-qa: train 540, validation 30, test 30" in result.stdout
-    build("doc-qa", tmp_path / "lib", n=600, progress=False, finish=write_dataset_card)
+    build("doc-qa@0.1.0", tmp_path / "lib", n=600, progress=False, finish=write_dataset_card)
     assert digests(tmp_path / "cli") == digests(tmp_path / "lib")
 
 
 def test_cli_build_needs_overwrite(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    build("doc-qa", out, n=40, progress=False, finish=write_dataset_card)
+    build("doc-qa@0.1.0", out, n=40, progress=False, finish=write_dataset_card)
     before = digests(out)
-    result = cli("build", "doc-qa", "-n", "60", "--out", str(out), "-q")
+    result = cli("build", "doc-qa@0.1.0", "-n", "60", "--out", str(out), "-q")
     assert result.returncode == 2
     assert "already exists" in result.stderr and "--overwrite" in result.stderr
     assert "Traceback" not in result.stderr
     assert digests(out) == before
-    result = cli("build", "doc-qa", "-n", "60", "--out", str(out), "-q", "--overwrite")
+    result = cli("build", "doc-qa@0.1.0", "-n", "60", "--out", str(out), "-q", "--overwrite")
     assert result.returncode == 0, result.stderr
     assert DatasetFolder(out).manifest()["configs"]["doc-qa"]["splits"]["train"]["num_examples"] == 54
     assert siblings(out) == []

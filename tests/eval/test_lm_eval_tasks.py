@@ -23,6 +23,7 @@ from cookbook_hub.eval.lm_eval_tasks import (
     template_task_names,
     write_task_files,
 )
+from cookbook_hub.generation.formatting import Style, format_sample
 from cookbook_hub.templates import REGISTRY, ChoiceTemplate, get_template
 from cookbook_hub.tokens.sampling import SPLIT_OFFSETS
 
@@ -93,16 +94,36 @@ def test_lettered_generation_accepts_the_letter():
     assert score_template_generation(doc, [doc["answer"]]) == {"exact_match": 1.0}
 
 
-@pytest.mark.parametrize("template", ["overlap_choice", "containment"])
-def test_multiple_choice_task_uses_the_template_choices(manager, template):
+@pytest.mark.parametrize(
+    ("template", "choices"), [("overlap_choice", ["A", "B", "C", "D"]), ("containment", ["no", "yes"])]
+)
+def test_multiple_choice_task_scores_what_a_row_completes_with(manager, template, choices):
     name = template_task_name(template, multiple_choice=True)
     task = manager.load([name])["tasks"][name]
     doc = next(iter(task.eval_docs))
     tpl = get_template(template)
     sample = tpl.sample(doc["index"])
-    assert task.doc_to_choice(doc) == tpl.choices(sample.inputs)
-    assert task.doc_to_target(doc) == sample.label
+    assert task.doc_to_choice(doc) == choices  # the letters of a lettered template, else its words
+    assert task.doc_to_choice(doc)[task.doc_to_target(doc)] == sample.target == format_sample(tpl, sample, "plain")[
+        "completion"
+    ]
     assert task.OUTPUT_TYPE == "multiple_choice"
+
+
+@pytest.mark.parametrize("style", [Style("plain"), Style("qa"), Style("chat", instruction=False)])
+def test_template_tasks_read_in_the_runs_style(style):
+    from lm_eval.tasks import TaskManager
+
+    manager = TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata=style.describe())
+    name = template_task_name("overlap_choice", multiple_choice=True)
+    task = manager.load([name])["tasks"][name]
+    doc = next(iter(task.eval_docs))
+    tpl = get_template("overlap_choice")
+    row = format_sample(tpl, tpl.sample(doc["index"]), style)
+    prompt = row["messages"][0]["content"] if style.is_chat else row["prompt"]
+    completion = row["messages"][1]["content"] if style.is_chat else row["completion"]
+    assert task.doc_to_text(doc) == prompt  # the training row's prompt, in every style
+    assert task.doc_to_choice(doc)[task.doc_to_target(doc)] == completion
 
 
 def test_load_samples_reads_the_shipped_file():

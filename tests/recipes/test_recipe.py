@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from cookbook_hub.cli.app import app
 from cookbook_hub.errors import RecipeError
 from cookbook_hub.generation.formatting import Style
-from cookbook_hub.recipes.schema import Recipe, load_recipe, parse_recipe, recipe_names
+from cookbook_hub.recipes.schema import Recipe, load_recipe, parse_recipe, recipe_names, recipe_versions
 from cookbook_hub.templates import REGISTRY
 
 RECIPES_DIR = Path(__file__).resolve().parents[2] / "cookbook_hub" / "recipes"
@@ -502,3 +502,44 @@ def test_the_instruction_option_leaves_recipes_without_it_as_they_were():
     assert bare.content_hash != recipe.content_hash  # other rows, so other content
     spelled = parse_recipe({**recipe.model_dump(mode="json"), "instruction": None})
     assert spelled.content_hash == recipe.content_hash
+
+
+# Earlier versions of the shipped recipes stay buildable and never change: NAME@VERSION -> content hash.
+KEPT = {"doc-qa@0.1.0": "ad2460126dbfff685a4fabc4874bf373afcbaccd15f1cfd88bd4970bd9f00cda"}
+
+
+@pytest.mark.parametrize(("spec", "content_hash"), KEPT.items())
+def test_kept_versions_load_by_name_and_never_change(spec: str, content_hash: str):
+    name, version = spec.split("@")
+    recipe = load_recipe(spec)
+    assert (recipe.name, recipe.version, recipe.content_hash) == (name, version, content_hash)
+    assert version in recipe_versions(name) and load_recipe(name).version != version
+
+
+def test_every_shipped_version_is_listed_oldest_first_and_the_latest_is_newest():
+    for name in recipe_names():
+        versions = recipe_versions(name)
+        assert versions[-1] == load_recipe(name).version == load_recipe(f"{name}@{versions[-1]}").version
+        assert all(load_recipe(f"{name}@{v}").version == v for v in versions)
+    assert recipe_versions("doc-qa")[:2] == ["0.1.0", "0.2.0"]
+
+
+def test_an_unknown_version_lists_the_shipped_ones():
+    with pytest.raises(RecipeError, match="recipe 'doc-qa' has no version '9.9.9'") as info:
+        load_recipe("doc-qa@9.9.9")
+    assert "doc-qa@0.1.0" in str(info.value) and "doc-qa@0.2.0" in str(info.value)
+
+
+def test_doc_qa_carries_the_settings_that_transfer():
+    recipe = load_recipe("doc-qa")
+    assert recipe.style == Style("chat", instruction=False)
+    span = next(entry for entry in recipe.templates if entry.template == "span_qa")
+    assert span.params["answer_len"] == 1 and recipe.weights["span_qa"] == pytest.approx(2 / 3)
+    assert round(recipe.size * recipe.splits["train"]) == 800  # one epoch: 100 steps at the default batch of 8
+
+
+def test_the_recipes_command_lists_versions():
+    result = CliRunner().invoke(app, ["recipes", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {row["name"]: row for row in json.loads(result.output)}
+    assert rows["doc-qa"]["versions"] == recipe_versions("doc-qa") and rows["doc-qa"]["version"] == "0.2.0"

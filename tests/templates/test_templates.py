@@ -10,7 +10,7 @@ import pydantic
 import pytest
 
 from cookbook_hub.errors import ParameterError, TokenSpaceError, UnknownNameError
-from cookbook_hub.generation.formatting import STYLES, format_sample, plain_prompt
+from cookbook_hub.generation.formatting import STYLES, format_sample
 from cookbook_hub.generation.generate import batch_for
 from cookbook_hub.generation.rows import decode_inputs
 from cookbook_hub.templates import ChoiceTemplate, get_template, template_class, template_names
@@ -168,7 +168,7 @@ def test_formats(name, style, templates):
         if style == "chat":
             assert list(text) == ["messages"]
             user, assistant = text["messages"]
-            assert user == {"role": "user", "content": plain_prompt(template, sample).rstrip("\n")}
+            assert user == {"role": "user", "content": format_sample(template, sample, "plain")["prompt"].rstrip("\n")}
             assert assistant == {"role": "assistant", "content": sample.target}
             body = user["content"]
         else:

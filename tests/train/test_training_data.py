@@ -148,3 +148,10 @@ def test_the_rows_style_is_recorded_with_the_data(tmp_path: Path, cache: Path):
     instruction = get_template("copy").instruction
     assert all(instruction not in row["messages"][0]["content"] for row in rows(data.dataset))
     assert load_training_data(str(write_recipe(tmp_path))).provenance.style == {"format": "plain"}
+
+
+def test_a_kept_recipe_version_is_training_data(cache: Path):
+    data = load_training_data("doc-qa@0.1.0")
+    p = data.provenance
+    assert (p.kind, p.recipe, p.recipe_version, p.style) == ("recipe", "doc-qa", "0.1.0", {"format": "plain"})
+    assert load_recipe("doc-qa@0.1.0").content_hash == p.content_hash
