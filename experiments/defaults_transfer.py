@@ -83,10 +83,10 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
     """Train with the defaults at one seed and score base and adapter on the task files."""
     from cookbook_hub.eval.runner import evaluate
 
-    data = args.work / label(args.recipe)
+    data = args.work / label(args.recipe).replace("@", "-")
     if not (data / "README.md").is_file():
         cli("build", args.recipe, "--out", str(data), "--overwrite", "-q")
-    adapter = args.work / f"adapter-{label(args.recipe)}-seed{seed}"
+    adapter = args.work / f"adapter-{label(args.recipe).replace('@', '-')}-seed{seed}"
     start = time.perf_counter()
     shutil.rmtree(adapter, ignore_errors=True)
     cli("train", "--data", str(data), "--out", str(adapter), "--seed", str(seed))

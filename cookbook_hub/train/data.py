@@ -126,14 +126,13 @@ def locate(spec: str) -> _Located:
         manifest = built_manifest(fetched.path)
         target = fetched.target
         return _Located(kind, str(fetched.path), location, target.repo_id, fetched.revision, fetched.commit, manifest)
+    if Path(spec).is_dir():  # a folder, even one whose name holds an @
+        manifest = built_manifest(Path(spec))
+        return _Located("folder", spec, spec, (manifest or {}).get("repo_id"), manifest=manifest)
     base, revision = split_revision(spec)
     path = Path(base)
     if path.is_dir():
-        if revision is not None:
-            raise DataError(f"{base!r} is a folder, not a hub repository: it has no revisions", fix=DATA_FIX)
-        manifest = built_manifest(path)
-        repo_id = (manifest or {}).get("repo_id")
-        return _Located("folder", str(path), str(path), repo_id, manifest=manifest)
+        raise DataError(f"{base!r} is a folder, not a hub repository: it has no revisions", fix=DATA_FIX)
     if path.suffix in (".yaml", ".yml") or base in recipe_names():
         return build_recipe(spec)
     close = difflib.get_close_matches(spec, recipe_names(), n=1)

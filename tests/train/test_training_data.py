@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import shutil
 from pathlib import Path
 
 import datasets
@@ -155,3 +156,9 @@ def test_a_kept_recipe_version_is_training_data(cache: Path):
     p = data.provenance
     assert (p.kind, p.recipe, p.recipe_version, p.style) == ("recipe", "doc-qa", "0.1.0", {"format": "plain"})
     assert load_recipe("doc-qa@0.1.0").content_hash == p.content_hash
+
+
+def test_a_folder_whose_name_holds_an_at_sign_is_a_folder(tmp_path: Path, copy_data: Path):
+    folder = Path(shutil.copytree(copy_data, tmp_path / "tiny-copy@0.1.0"))
+    data = load_training_data(str(folder))
+    assert (data.provenance.kind, data.provenance.rows) == ("folder", 256)
