@@ -72,3 +72,7 @@ class TaskFileError(CookbookError, ValueError):
 
 class ModelError(CookbookError, ValueError):
     """A model path or id that cannot be used."""
+
+
+class NoSpaceError(CookbookError, OSError):
+    """A write failed on a full disk; what was being written is removed and earlier outputs are intact."""

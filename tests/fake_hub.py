@@ -414,3 +414,13 @@ class FakeHub:
                     if hashlib.sha256(content).hexdigest() == sha:
                         return httpx2.Response(200, content=content)
         raise Reply(404, "Not found")
+
+
+def seed_repo(hub: FakeHub, repo_id: str, files: dict[str, bytes], tag: str, repo_type: str = "dataset") -> Commit:
+    """A public repo holding one commit of `files` (paths stored as given, as another client might have sent
+    them), on `main` and under `tag`."""
+    repo = FakeRepo(repo_id, repo_type, private=False)
+    hub.repos[(repo_type, repo_id)] = repo
+    commit = hub.new_commit(repo, files, "seeded", None)
+    repo.branches["main"] = repo.tags[tag] = commit.oid
+    return commit

@@ -2,12 +2,14 @@
 
 The card is derived from a built folder alone (its manifest and Parquet files), so
 `cookbook-hub card DIR` re-renders it at any time; the YAML metadata (`configs:`, `dataset_info`)
-is produced by datasets' own helpers, the ones `push_to_hub` uses.
+is produced by datasets' own helpers, the ones `push_to_hub` uses. The manifest is read as data: the
+Parquet files it names must lie inside the folder, and a token space it names by a local path is shown
+(and, by `write_dataset_card`, recorded) without the path's folders.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import datasets
@@ -18,9 +20,10 @@ from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from cookbook_hub.card.render import render_card_template
+from cookbook_hub.errors import CookbookError
 from cookbook_hub.folders import DatasetFolder
 from cookbook_hub.plots import weights_plot
-from cookbook_hub.recipes.schema import Recipe
+from cookbook_hub.recipes.schema import Recipe, shareable_token_space
 from dataset_scripts.cookbook_templates import CITATION
 
 EXAMPLES_PER_TEMPLATE = 2
@@ -75,11 +78,43 @@ def card_data(manifest: dict[str, Any], pretty_name: str) -> DatasetCardData:
     return data
 
 
-def example_rows(folder: Path, files: list[str], template: str, k: int = EXAMPLES_PER_TEMPLATE) -> list[dict]:
+def shareable_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest with each config's recipe naming its token space without local folders
+    (`cookbook_hub.recipes.schema.shareable_token_space`): what cards show and what is published."""
+    configs = {}
+    for name, config in manifest["configs"].items():
+        recipe = config["recipe"]
+        configs[name] = {**config, "recipe": {**recipe, "token_space": shareable_token_space(recipe["token_space"])}}
+    return {**manifest, "configs": configs}
+
+
+def data_file(folder: Path, config: str, split: str, rel: str) -> Path:
+    """The Parquet file a manifest `files` entry names, refused unless it is a file inside the folder."""
+    path = folder / rel
+    outside = PurePosixPath(rel).is_absolute() or ".." in PurePosixPath(rel).parts
+    if outside or not path.resolve().is_relative_to(folder.resolve()):
+        problem = "points outside the folder"
+    elif not path.is_file():
+        problem = "names a file that does not exist"
+    else:
+        return path
+    raise CookbookError(
+        f"{str(folder / DatasetFolder.MANIFEST)!r}: configs.{config}.splits.{split}.files entry {rel!r} {problem}",
+        fix="a built folder names only its own Parquet files: rebuild it with "
+        "`cookbook-hub build RECIPE --out DIR --overwrite`",
+    )
+
+
+def split_files(folder: Path, config: str, splits: dict[str, Any]) -> dict[str, list[Path]]:
+    """The Parquet files of every split of a config, each checked by `data_file`."""
+    return {split: [data_file(folder, config, split, rel) for rel in s["files"]] for split, s in splits.items()}
+
+
+def example_rows(files: list[Path], template: str, k: int = EXAMPLES_PER_TEMPLATE) -> list[dict]:
     """The first `k` rows of `template` in the given Parquet files, as display text (read batch by batch)."""
     out: list[dict] = []
-    for rel in files:
-        parquet = pq.ParquetFile(folder / rel)
+    for path in files:
+        parquet = pq.ParquetFile(path)
         text_columns = [c for c in ("prompt", "completion", "messages") if c in parquet.schema_arrow.names]
         for batch in parquet.iter_batches(batch_size=1024, columns=["template", "index", *text_columns]):
             for row in batch.filter(pc.equal(batch.column("template"), template)).slice(0, k - len(out)).to_pylist():
@@ -101,12 +136,13 @@ def has_plot(config: dict[str, Any]) -> bool:
 def render_dataset_card(folder: str | Path, repo_id: str | None = None) -> DatasetCard:
     """Render the card of a built folder (reads it only; `write_dataset_card` also draws the charts)."""
     folder = Path(folder)
-    manifest = DatasetFolder(folder).manifest()
+    manifest = shareable_manifest(DatasetFolder(folder).manifest())
     repo_id = repo_id or manifest.get("repo_id") or "your-namespace/your-dataset"
     configs, templates, seen = [], [], set()
     for name, c in manifest["configs"].items():
         recipe = Recipe.model_validate(c["recipe"])
-        train_files = c["splits"].get("train", next(iter(c["splits"].values())))["files"]
+        files = split_files(folder, name, c["splits"])
+        train_files = files.get("train", next(iter(files.values())))
         configs.append(
             {
                 "name": name,
@@ -124,7 +160,7 @@ def render_dataset_card(folder: str | Path, repo_id: str | None = None) -> Datas
         for t in c["templates"]:
             if t["template"] not in seen:
                 seen.add(t["template"])
-                templates.append({**t, "examples": example_rows(folder, train_files, t["template"])})
+                templates.append({**t, "examples": example_rows(train_files, t["template"])})
     first = next(iter(manifest["configs"].values()))
     pretty = "Cookbook template set" if manifest["kind"] == "templates" else f"Cookbook mixture: {configs[0]['name']}"
     intro = (
@@ -151,13 +187,15 @@ def render_dataset_card(folder: str | Path, repo_id: str | None = None) -> Datas
 
 
 def write_dataset_card(folder: str | Path, repo_id: str | None = None) -> Path:
-    """Render and write README.md; a given `repo_id` is remembered in the manifest for later renders."""
+    """Render and write README.md; a given `repo_id` is remembered in the manifest for later renders, and a token
+    space named by a local path is recorded without its folders (`shareable_manifest`)."""
     built = DatasetFolder(folder)
+    card = str(render_dataset_card(built.path, repo_id))  # first: a folder it refuses is left as it is
     manifest = built.manifest()
-    if repo_id:
-        manifest["repo_id"] = repo_id
-        built.write_manifest(manifest)
-    for name, config in manifest["configs"].items():
+    shared = shareable_manifest(manifest) | ({"repo_id": repo_id} if repo_id else {})
+    if shared != manifest:
+        built.write_manifest(shared)
+    for name, config in shared["configs"].items():
         if has_plot(config):
             templates = config["templates"]
             weights_plot(
@@ -166,4 +204,4 @@ def write_dataset_card(folder: str | Path, repo_id: str | None = None) -> Path:
                 [t["template"] for t in templates],
                 [t["weight"] for t in templates],
             )
-    return built.write_readme(str(render_dataset_card(built.path, repo_id)))
+    return built.write_readme(card)

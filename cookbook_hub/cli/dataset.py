@@ -21,7 +21,7 @@ def build_cmd(
     ] = None,
     num_proc: Annotated[int, typer.Option("--num-proc", "-p", help="Worker processes.")] = 1,
     repo_id: Annotated[
-        str | None, typer.Option("--repo-id", help="Hub id used in the card's load_dataset snippet.")
+        str | None, typer.Option("--repo-id", help="Hub id <namespace>/<name> used in the card's load_dataset snippet.")
     ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing folder.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -32,7 +32,10 @@ def build_cmd(
     """
     from cookbook_hub.card.dataset_card import write_dataset_card
     from cookbook_hub.dataset.builder import build
+    from cookbook_hub.hub.targets import check_repo_id
 
+    if repo_id is not None:
+        check_repo_id(repo_id)
     result = build(
         spec,
         out,
@@ -60,7 +63,10 @@ def card_cmd(
     Example: cookbook-hub card data/gpt4all --repo-id my-org/cookbook-gpt4all
     """
     from cookbook_hub.card.dataset_card import write_dataset_card
+    from cookbook_hub.hub.targets import check_repo_id
 
+    if repo_id is not None:
+        check_repo_id(repo_id)
     stdout.print(f"wrote {write_dataset_card(folder, repo_id)}")
 
 

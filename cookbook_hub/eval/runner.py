@@ -29,6 +29,7 @@ from cookbook_hub.eval.gpt4all import GPT4ALL, GPT4ALL_TASKS, gpt4all_config, mi
 from cookbook_hub.eval.lm_eval_tasks import GROUP, TASKS_DIR, real_task_config, template_task_names, write_yaml
 from cookbook_hub.eval.realtasks import RealTask, choice_prediction, first_line, load_task_file
 from cookbook_hub.folders import AdapterFolder
+from cookbook_hub.fs import remote_error
 from cookbook_hub.generation.formatting import Style, as_style
 from cookbook_hub.hub.pull import fetch, is_published
 from cookbook_hub.models import DEFAULT_MODEL, check_causal_lm, model_identity, resolve_model
@@ -121,7 +122,7 @@ def load_tasks(plan: TaskPlan, manager: Any, data_dir: str | Path | None = None)
         except Exception as exc:  # datasets raises many types for absent data; all are reported below
             if name in plan.own_tasks:
                 raise
-            missing[name] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            missing[name] = remote_error(exc)
             continue
         loaded.extend(built["groups"].values() if name in built["groups"] else built["tasks"].values())
     if missing:

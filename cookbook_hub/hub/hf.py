@@ -29,7 +29,7 @@ from huggingface_hub import (
 from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
 
 from cookbook_hub.errors import PublishError
-from cookbook_hub.fs import scrub
+from cookbook_hub.fs import one_line
 from cookbook_hub.hub.repo import (
     MAIN,
     MODEL,
@@ -41,7 +41,7 @@ from cookbook_hub.hub.repo import (
     same_blob,
     unknown_revision,
 )
-from cookbook_hub.hub.targets import Target
+from cookbook_hub.hub.targets import Target, check_repo_paths
 
 SHA = re.compile(r"[0-9a-f]{40}")
 HUB_ERRORS = (httpx2.HTTPError, OfflineModeIsEnabled, LocalEntryNotFoundError, ValueError)
@@ -83,18 +83,16 @@ def hub_error(action: str, target: Target, exc: Exception, after: str) -> Publis
     elif status == 404:
         reason = "repository not found (HTTP 404)"
         fix = "check the namespace and name; for a private repo, set HF_TOKEN to a token that can read it"
-    elif isinstance(exc, ValueError):
-        reason, fix = (
-            f"the Hub client refused the request: {str(exc).strip()}",
-            f"fix the folder and try again; {after}",
-        )
+    elif status is None and isinstance(exc, ValueError):
+        reason = f"the Hub client refused the request: {one_line(str(exc))}"
+        fix = f"fix the folder and try again; {after}"
     elif status is None or status >= 500 or status == 429:
         detail = f"HTTP {status}" if status else type(exc).__name__
         reason, fix = f"the Hub is unavailable ({detail})", f"retry later; {after}"
     else:
-        reason = f"the Hub refused the request (HTTP {status}): {exc.server_message or exc}"
+        reason = f"the Hub refused the request (HTTP {status}): {one_line(exc.server_message or str(exc))}"
         fix = f"check the message above; {after}"
-    return PublishError(scrub(f"{action} failed: {reason}"), fix=scrub(fix))
+    return PublishError(one_line(f"{action} failed: {reason}"), fix=one_line(fix))
 
 
 class HubRepo:
@@ -181,15 +179,17 @@ class HubRepo:
         if plan.tag:
             self.call(self.api.create_tag, tag=plan.tag, revision=commit)
 
-    def download(self, revision: str, dest: Path) -> None:
-        """snapshot_download a revision into `dest` (a dataset repo, else a model repo), without download metadata."""
+    def download(self, revision: str, dest: Path, asked: str | None = None) -> None:
+        """snapshot_download a revision into `dest` (a dataset repo, else a model repo), without download metadata,
+        once every file path of its listing is known to stay inside `dest`; `asked` is the revision the user named
+        (default `revision`), for messages."""
         if not self.call(self.api.repo_exists):
             self.repo_type = MODEL
         if not self.call(self.api.revision_exists, revision):
             raise unknown_revision(self.target, revision, self.tags())
-        self.call(
-            snapshot_download, revision=revision, local_dir=dest, endpoint=self.api.endpoint, token=self.api.token
-        )
+        commit = self.resolve(revision) or revision
+        check_repo_paths(self.tree(commit), f"{self.target} at {asked or revision}")
+        self.call(snapshot_download, revision=commit, local_dir=dest, endpoint=self.api.endpoint, token=self.api.token)
         shutil.rmtree(dest / ".cache" / "huggingface", ignore_errors=True)
         with contextlib.suppress(OSError):
             (dest / ".cache").rmdir()

@@ -8,7 +8,8 @@ One interface, two targets (see `cookbook_hub.hub.targets`):
 Every publish first compares the folder with the target: identical content makes no commit, other
 content makes exactly one commit whose tree is the folder (files gone from the folder are deleted).
 A version tag that already names different content is refused before anything is written. The
-folder itself is only read.
+folder itself is only read, and only its own files are published: a symbolic link (or a file that
+resolves outside the folder) is refused, since publishing it would publish what it points to.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import yaml
 from huggingface_hub.repocard import metadata_load
 from huggingface_hub.utils import DEFAULT_IGNORE_PATTERNS, filter_repo_objects
 
-from cookbook_hub.card.dataset_card import render_dataset_card
+from cookbook_hub.card.dataset_card import render_dataset_card, shareable_manifest
 from cookbook_hub.card.model_card import render_model_card
 from cookbook_hub.errors import PublishError
 from cookbook_hub.folders import README, AdapterFolder, DatasetFolder, RepoFolder
@@ -66,9 +67,23 @@ def card_metadata(readme: Path) -> dict[str, Any]:
 
 
 def folder_files(folder: Path) -> dict[str, Path]:
-    """Files to publish, by POSIX path relative to `folder`, sorted; `.git` and `.cache/huggingface` are left out."""
-    found = {path.relative_to(folder).as_posix(): path for path in sorted(folder.rglob("*")) if path.is_file()}
-    return {rel: found[rel] for rel in filter_repo_objects(found, ignore_patterns=DEFAULT_IGNORE_PATTERNS)}
+    """Files to publish, by POSIX path relative to `folder`, sorted; `.git` and `.cache/huggingface` are left out.
+    A symbolic link, or a file that resolves outside the folder, is refused."""
+    found = {
+        path.relative_to(folder).as_posix(): path
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() or path.is_symlink()
+    }
+    files = {rel: found[rel] for rel in filter_repo_objects(found, ignore_patterns=DEFAULT_IGNORE_PATTERNS)}
+    root = folder.resolve()
+    for rel, path in files.items():
+        if path.is_symlink() or not path.resolve().is_relative_to(root):
+            raise PublishError(
+                f"{rel!r} in {str(folder)!r} is a symbolic link (or lies outside the folder): publishing it would "
+                "publish what it points to; nothing was published",
+                fix="replace the link with a copy of the file it points to, or remove it",
+            )
+    return files
 
 
 # ------------------------------------------------------------------ publish
@@ -94,6 +109,9 @@ def publish(
         card = card_for_target(folder, repo_type, files, target, Path(scratch))
         if card is not None:
             files[README] = card
+        manifest = manifest_for_target(folder, repo_type, files, Path(scratch))
+        if manifest is not None:
+            files[DatasetFolder.MANIFEST] = manifest
         plan = Plan(
             target=target,
             repo_type=repo_type,
@@ -122,3 +140,13 @@ def card_for_target(
     else:
         return None
     return RepoFolder(scratch).write_readme(card)
+
+
+def manifest_for_target(folder: Path, repo_type: str, files: Mapping[str, Path], scratch: Path) -> Path | None:
+    """The build manifest as published, in `scratch`, when the folder's own names a token space by a local path
+    (`cookbook_hub.card.dataset_card.shareable_manifest`); None when it can go as it is."""
+    if repo_type != DATASET or DatasetFolder.MANIFEST not in files:
+        return None
+    manifest = DatasetFolder(folder).manifest()
+    shared = shareable_manifest(manifest)
+    return None if shared == manifest else DatasetFolder(scratch).write_manifest(shared)

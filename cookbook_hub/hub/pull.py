@@ -2,6 +2,7 @@
 
 `fetch` is how every stage gets a published artefact (training data, an adapter to evaluate): the same
 `hub/<ns>/<name>[@revision]` or `hf://<ns>/<name>[@revision]` spec, the same cache layout, the same errors.
+Both check every file path of the version before writing any (`cookbook_hub.hub.targets.check_repo_paths`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from cookbook_hub.fs import atomic_path, cache_dir
 from cookbook_hub.hub.git import GitRepo
 from cookbook_hub.hub.hf import HubRepo, hub_api, refuse_offline
 from cookbook_hub.hub.repo import DATASET, MAIN, MODEL, unknown_revision
-from cookbook_hub.hub.targets import Target, parse_target, split_revision
+from cookbook_hub.hub.targets import HF_SCHEME, Target, check_repo_paths, parse_target, split_revision
 
 KINDS = {"datasets": DATASET, "adapters": MODEL}
 
@@ -33,6 +34,13 @@ def pull(source: str, revision: str, out: str | Path, *, overwrite: bool = False
     commit = repo.resolve(revision)
     if commit is None:
         raise unknown_revision(target, revision, repo.tags())
+    return write_commit(repo, commit, f"{target} at {revision}", out, overwrite)
+
+
+def write_commit(repo: GitRepo, commit: str, where: str, out: Path, overwrite: bool) -> Path:
+    """Write one commit of a local hub repository (`where`, for messages) into a plain folder `out`, once every
+    file path of its tree is known to stay inside `out`; returns `out`."""
+    check_repo_paths(repo.tree(commit), where)
     with atomic_path(out, overwrite) as tmp:
         tmp.mkdir()
         repo.materialise(commit, tmp)
@@ -51,7 +59,7 @@ def is_published(spec: str) -> bool:
     """Whether `spec` names a published repo: `hf://...`, or a local hub repository (a git folder), with an
     optional `@revision`."""
     base = spec.rpartition("@")[0] if "@" in spec else spec
-    return spec.startswith("hf://") or (Path(base) / ".git").is_dir()
+    return spec.startswith(HF_SCHEME) or GitRepo(Path(base)).exists
 
 
 @dataclass(frozen=True)
@@ -84,9 +92,9 @@ def fetch(spec: str, kind: str = "datasets", *, fresh: bool = False) -> Fetched:
     where = "hf" if target.is_hub else "hub"
     folder = cache_dir() / kind / where / target.namespace / f"{target.name}-{commit}"
     if fresh or not folder.is_dir():
-        if target.is_hub:
+        if isinstance(repo, HubRepo):
             with atomic_path(folder, overwrite=True) as tmp:
-                repo.download(commit, tmp)
+                repo.download(commit, tmp, asked=revision)
         else:
-            pull(base, commit, folder, overwrite=True)
+            write_commit(repo, commit, f"{target} at {revision}", folder, overwrite=True)
     return Fetched(folder, target, revision, commit)

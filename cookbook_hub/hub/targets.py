@@ -2,24 +2,27 @@
 
 A local target is a path whose last two components are `<namespace>/<name>`; the part before is the
 hub root (`hub/local/cookbook-gpt4all` is namespace `local`, name `cookbook-gpt4all` under `hub`).
-Namespaces and names follow the Hub's rules, and version tags look like `v1.2.3`.
+Namespaces and names follow the Hub's rules, and version tags look like `v1.2.3`. The file paths of a
+published version are checked before any is written: each must stay inside the folder it is written to.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 
-from cookbook_hub.errors import TargetError
+from cookbook_hub.errors import PublishError, TargetError
 
 HF_SCHEME = "hf://"
 MAX_PART_LEN = 96
 PART_RE = re.compile(r"[A-Za-z0-9_.-]+")
 TAG_RE = re.compile(r"v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?")
 TARGET_FIX = "write hf://<namespace>/<name> or a folder path ending in <namespace>/<name>, e.g. hub/local/my-data"
+REPO_ID_FIX = "write --repo-id as <namespace>/<name>, e.g. my-org/cookbook-gpt4all"
 
 
 @dataclass(frozen=True)
@@ -57,27 +60,36 @@ def parse_target(value: str) -> Target:
         parts = value[len(HF_SCHEME) :].split("/")
         if len(parts) != 2:
             raise TargetError(f"target {value!r} must have exactly two parts after hf://", fix=TARGET_FIX)
-        return _checked(value, Target(parts[0], parts[1]))
+        return _checked(value, Target(parts[0], parts[1]), "target", TARGET_FIX)
     if "://" in value:
         raise TargetError(f"target {value!r} uses an unsupported scheme", fix=TARGET_FIX)
     path = Path(value)
     if not value.strip() or len(path.parts) < 2:
         raise TargetError(f"target {value!r} must end in <namespace>/<name>", fix=TARGET_FIX)
-    return _checked(value, Target(path.parent.name, path.name, path.parent.parent))
+    return _checked(value, Target(path.parent.name, path.name, path.parent.parent), "target", TARGET_FIX)
 
 
-def _checked(value: str, target: Target) -> Target:
+def check_repo_id(value: str) -> str:
+    """Check a Hub repo id `<namespace>/<name>` (the `--repo-id` a card names) by the rules of targets; returns it."""
+    parts = value.split("/")
+    if len(parts) != 2:
+        raise TargetError(f"--repo-id {value!r} must be exactly <namespace>/<name>", fix=REPO_ID_FIX)
+    _checked(value, Target(parts[0], parts[1]), "--repo-id", REPO_ID_FIX)
+    return value
+
+
+def _checked(value: str, target: Target, kind: str, fix: str) -> Target:
     for what, part in (("namespace", target.namespace), ("name", target.name)):
-        check_part(value, what, part)
+        check_part(value, what, part, kind, fix)
     try:
         validate_repo_id(target.repo_id)
     except HFValidationError as exc:
-        raise TargetError(f"target {value!r} is not a valid repo id: {exc}", fix=TARGET_FIX) from None
+        raise TargetError(f"{kind} {value!r} is not a valid repo id: {exc}", fix=fix) from None
     return target
 
 
-def check_part(value: str, what: str, part: str) -> None:
-    """Check a namespace or name against the Hub's rules; `value` is the whole target, for the message."""
+def check_part(value: str, what: str, part: str, kind: str, fix: str) -> None:
+    """Check a namespace or name against the Hub's rules; `value` is the whole `kind` (a target), for the message."""
     problem = None
     if not part:
         problem = "is empty"
@@ -90,7 +102,7 @@ def check_part(value: str, what: str, part: str) -> None:
     elif part[0] in "-." or part[-1] in "-.":
         problem = "may not start or end with '-' or '.'"
     if problem:
-        raise TargetError(f"{what} {part!r} in target {value!r} {problem}", fix=TARGET_FIX)
+        raise TargetError(f"{what} {part!r} in {kind} {value!r} {problem}", fix=fix)
 
 
 def split_revision(spec: str) -> tuple[str, str | None]:
@@ -111,3 +123,29 @@ def check_tag(tag: str) -> str:
     if not TAG_RE.fullmatch(tag):
         raise TargetError(f"tag {tag!r} is not a version", fix="write tags as v<major>.<minor>.<patch>, e.g. v0.1.0")
     return tag
+
+
+def path_problem(path: str) -> str | None:
+    """Why a file path of a repository cannot be written inside a folder as it is, or None when it can."""
+    parts = path.replace("\\", "/").split("/")
+    if path.startswith(("/", "\\")) or PureWindowsPath(path).drive:
+        return "is an absolute path"
+    if ".." in parts:
+        return "climbs out of the folder with '..'"
+    if any(part.casefold() == ".git" for part in parts):
+        return "has a '.git' part"
+    if "" in parts or "." in parts:
+        return "is not a plain relative path"
+    return None
+
+
+def check_repo_paths(paths: Iterable[str], where: str) -> None:
+    """Refuse a version (`where`, for the message) with a file path that could be written outside the output folder
+    or into a `.git` folder: absolute, with a `..` or `.git` part."""
+    for path in paths:
+        problem = path_problem(path)
+        if problem:
+            raise PublishError(
+                f"{where} holds the file {path!r}, which {problem}; nothing was written",
+                fix="pull another revision, and ask the repository's owner to remove that file",
+            )

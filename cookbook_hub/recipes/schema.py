@@ -25,7 +25,7 @@ from cookbook_hub.generation.formatting import STYLES, Style
 from cookbook_hub.templates import REGISTRY, get_template
 from cookbook_hub.templates.base import validate_params
 from cookbook_hub.tokens.sampling import SPLIT_OFFSETS
-from cookbook_hub.tokens.space import resolve_token_space
+from cookbook_hub.tokens.space import DEFAULT_NAME, resolve_token_space
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?$")
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -174,6 +174,16 @@ class Recipe(_Strict):
     def to_yaml(self) -> str:
         """The recipe as YAML (field order kept)."""
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+def shareable_token_space(value: str) -> str:
+    """A recipe's `token_space` as cards and published manifests record it: a local path by its last part only (no
+    local folder is named; the token space's identity, recorded beside it, says which tokens it holds), anything
+    else as it is. A path whose last part is `default` becomes `./default`, so it never reads as the embedded one."""
+    name = Path(value).name
+    if name == value:
+        return value
+    return f"./{name}" if name == DEFAULT_NAME else name
 
 
 def parse_recipe(data: Any, source: str = "recipe") -> Recipe:

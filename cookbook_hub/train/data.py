@@ -28,7 +28,7 @@ from cookbook_hub.card.dataset_card import write_dataset_card
 from cookbook_hub.dataset.builder import build
 from cookbook_hub.errors import DataError
 from cookbook_hub.folders import DatasetFolder
-from cookbook_hub.fs import cache_dir
+from cookbook_hub.fs import cache_dir, remote_error
 from cookbook_hub.hub.pull import fetch, is_published
 from cookbook_hub.hub.targets import split_revision
 from cookbook_hub.recipes.schema import Recipe, load_recipe, recipe_names
@@ -90,7 +90,7 @@ def load_training_data(spec: str, config: str | None = None) -> TrainingData:
     try:
         loaded = datasets.load_dataset(located.path, chosen)
     except Exception as exc:  # datasets raises many types for unreadable data
-        raise DataError(f"cannot read config {chosen!r} of {spec!r}: {exc}", fix=DATA_FIX) from None
+        raise DataError(f"cannot read config {chosen!r} of {spec!r}: {remote_error(exc)}", fix=DATA_FIX) from None
     if TRAIN_SPLIT not in loaded:
         raise DataError(
             f"config {chosen!r} of {spec!r} has no {TRAIN_SPLIT!r} split (splits: {', '.join(loaded)})",
@@ -162,7 +162,7 @@ def config_names(path: str) -> list[str]:
     try:
         return datasets.get_dataset_config_names(path)
     except Exception as exc:  # datasets raises many types for missing or unreadable data
-        raise DataError(f"cannot read the dataset at {path!r}: {exc}", fix=DATA_FIX) from None
+        raise DataError(f"cannot read the dataset at {path!r}: {remote_error(exc)}", fix=DATA_FIX) from None
 
 
 def choose_config(configs: list[str], config: str | None, manifest: dict[str, Any] | None) -> str:

@@ -9,12 +9,19 @@
 3. `save_adapter` writes the adapter, the tokenizer (only when it was changed), training_args.json,
    metrics.json, loss.png and the model card into a hidden sibling of OUT, then swaps it into place:
    the previous adapter stays intact if anything fails, and the checkpoints go with the swap.
+
+A run that is killed or meets a full disk leaves the previous adapter intact. The next run first removes
+what it left (`clean_out`): a half-saved adapter folder, half-written checkpoints, and the checkpoints of a
+run that had reached its last step, so that the same command starts over instead of asking for --resume.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
+import shutil
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,7 +30,7 @@ from typing import Any
 from cookbook_hub.card.model_card import write_model_card
 from cookbook_hub.errors import TrainError
 from cookbook_hub.folders import AdapterFolder
-from cookbook_hub.fs import atomic_path
+from cookbook_hub.fs import atomic_path, is_disk_full, recover_from_dead_runs
 from cookbook_hub.models import BaseModel, resolve_base_model
 from cookbook_hub.train.config import ALL_LINEAR, TrainConfig
 from cookbook_hub.train.data import DataProvenance, check_prompt_lengths, load_training_data, sft_examples
@@ -34,6 +41,8 @@ from cookbook_hub.train.hardware import (
     framework_versions,
     process_state,
 )
+
+LOW_SPACE = 1 << 20  # bytes: below this, a half-written checkpoint is taken as a full disk
 
 
 def check_out(out: Path, resume: bool) -> str | None:
@@ -56,6 +65,52 @@ def check_out(out: Path, resume: bool) -> str | None:
         if others and not AdapterFolder(out).is_adapter:
             raise TrainError(f"{out} exists and is not an adapter folder", fix="choose a new --out folder")
     return None
+
+
+def clean_out(out: Path, resume: bool) -> None:
+    """Remove what killed or failed runs left in and beside OUT: a half-saved adapter folder (or put back the
+    previous one it had moved aside), checkpoints that were never completely written, and, unless resuming,
+    the checkpoints of a run that had reached its last step (only its adapter save was lost: the run starts
+    over)."""
+    recover_from_dead_runs(out)
+    folder = AdapterFolder(out).checkpoints
+    if not folder.is_dir():
+        return
+    if drop_incomplete_checkpoints(folder) and not resume:
+        shutil.rmtree(folder, ignore_errors=True)
+    if not any(checkpoint_steps(folder)):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def checkpoint_steps(folder: Path) -> dict[Path, int]:
+    """The checkpoint folders in `folder`, with their step."""
+    found = (re.fullmatch(r"checkpoint-(\d+)", path.name) for path in folder.glob("checkpoint-*") if path.is_dir())
+    return {folder / match.group(0): int(match.group(1)) for match in found if match}
+
+
+def trainer_state(checkpoint: Path) -> dict[str, Any] | None:
+    """The trainer state of a checkpoint (the file the trainer writes last), None when missing or unreadable."""
+    from transformers.trainer import TRAINER_STATE_NAME
+
+    try:
+        state = json.loads((checkpoint / TRAINER_STATE_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) and isinstance(state.get("max_steps"), int) else None
+
+
+def drop_incomplete_checkpoints(folder: Path) -> bool:
+    """Delete the checkpoints without a trainer state; return whether the run had reached its last step (it had
+    begun writing its final checkpoint) or left no complete checkpoint."""
+    steps = checkpoint_steps(folder)
+    max_steps = []
+    for path in steps:
+        state = trainer_state(path)
+        if state is None:
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            max_steps.append(state["max_steps"])
+    return not max_steps or max(steps.values()) >= min(max_steps)
 
 
 def load_tokenizer(path: str) -> tuple[Any, bool]:
@@ -236,6 +291,8 @@ def prepare(config: TrainConfig, callbacks: Sequence[Any] = ()) -> TrainingRun:
     from trl import SFTTrainer
 
     hardware = detect_hardware()
+    with process_state().main_process_first():  # one process cleans up after killed runs
+        clean_out(Path(config.out), config.resume)
     resume_from = check_out(Path(config.out), config.resume)
     with process_state().main_process_first():  # one process builds, pulls or converts into the cache
         data = load_training_data(config.data, config.config)
@@ -273,12 +330,41 @@ def save_adapter(run: TrainingRun, metrics: dict[str, Any]) -> Path:
                 AdapterFolder(tmp).write_training_records(run.training_args(), metrics)
                 write_model_card(tmp)
         except OSError as exc:
+            reason = f"no space left on {out.parent}: {os.strerror(errno.ENOSPC)}" if is_disk_full(exc) else exc
             raise TrainError(
-                f"saving the adapter to {out} failed ({exc}); the previous contents of {out} are intact",
+                f"saving the adapter to {out} failed ({reason}); the previous contents of {out} are intact",
                 fix="free disk space, then run the same command again with --resume",
             ) from None
     trainer.accelerator.wait_for_everyone()
     return out
+
+
+def fit(run: TrainingRun) -> dict[str, float]:
+    """Run the trainer; a checkpoint that a full disk cut short is deleted, and the failure is a TrainError."""
+    out = Path(run.config.out)
+    checkpoints = AdapterFolder(out).checkpoints
+    try:
+        return run.trainer.train(resume_from_checkpoint=run.resume_from).metrics
+    except Exception as exc:
+        if not cut_short_by_full_disk(exc, checkpoints):
+            raise
+        if run.trainer.accelerator.is_main_process:
+            clean_out(out, resume=True)
+        again = "again with --resume" if checkpoint_steps(checkpoints) else "again"
+        raise TrainError(
+            f"training stopped: no space left on {out.parent} for the checkpoints in {checkpoints}; "
+            f"the previous contents of {out} are intact",
+            fix=f"free disk space, then run the same command {again}",
+        ) from None
+
+
+def cut_short_by_full_disk(exc: Exception, checkpoints: Path) -> bool:
+    """Whether training failed on a full disk: the error says so, or (torch's checkpoint writer does not) it left
+    a checkpoint half-written on a disk with less than LOW_SPACE bytes free."""
+    if is_disk_full(exc):
+        return True
+    half_written = [path for path in checkpoint_steps(checkpoints) if trainer_state(path) is None]
+    return bool(half_written) and shutil.disk_usage(checkpoints).free < LOW_SPACE
 
 
 @dataclass(frozen=True)
@@ -297,7 +383,6 @@ class TrainResult:
 def train(config: TrainConfig, callbacks: Sequence[Any] = ()) -> TrainResult:
     """Fine-tune a LoRA adapter as `config` says and write the adapter folder (see the module docstring)."""
     run = prepare(config, callbacks)
-    output = run.trainer.train(resume_from_checkpoint=run.resume_from)
-    metrics = run.metrics(output.metrics)
+    metrics = run.metrics(fit(run))
     out = save_adapter(run, metrics)
     return TrainResult(out, metrics, run.trainer.model, run.tokenizer, run.trainer.accelerator.is_main_process)

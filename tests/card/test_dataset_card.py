@@ -58,7 +58,7 @@ def first_rows(folder: Path, config: str, template: str, k: int = 2) -> list[dic
 @pytest.fixture(scope="module")
 def gpt4all(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("cards") / "gpt4all"
-    build("gpt4all", out, n=N, progress=False, finish=write_dataset_card)
+    build("gpt4all@0.1.0", out, n=N, progress=False, finish=write_dataset_card)
     write_dataset_card(out, repo_id="org/name")
     return out
 
@@ -91,7 +91,7 @@ def test_no_human_or_llm_text_statement(card: DatasetCard) -> None:
 
 
 def test_each_template_has_rule_target_and_two_examples(card: DatasetCard, gpt4all: Path) -> None:
-    for entry in load_recipe("gpt4all").templates:
+    for entry in load_recipe("gpt4all@0.1.0").templates:
         cls = REGISTRY[entry.template]
         section = template_section(card.text, entry.template)
         assert f"- **Rule:** {cls.summary}." in section
@@ -106,7 +106,7 @@ def test_each_template_has_rule_target_and_two_examples(card: DatasetCard, gpt4a
 
 
 def test_recipe_section_and_weights_table(card: DatasetCard, gpt4all: Path) -> None:
-    recipe = load_recipe("gpt4all")
+    recipe = load_recipe("gpt4all@0.1.0")
     body = card.text
     assert f"## Recipe `gpt4all` {recipe.version}" in body
     manifest = DatasetFolder(gpt4all).manifest()["configs"]["gpt4all"]
@@ -146,7 +146,7 @@ def test_token_space_is_identified(card: DatasetCard) -> None:
 
 
 def test_sizes_and_content_hash(card: DatasetCard, gpt4all: Path) -> None:
-    content_hash = load_recipe("gpt4all").model_copy(update={"size": N}).content_hash
+    content_hash = load_recipe("gpt4all@0.1.0").model_copy(update={"size": N}).content_hash
     assert DatasetFolder(gpt4all).manifest()["configs"]["gpt4all"]["content_hash"] == content_hash
     assert f"| `gpt4all` | 0.1.0 | 576 | 12 | 12 | `{content_hash[:16]}` |" in card.text
 

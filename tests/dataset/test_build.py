@@ -72,7 +72,7 @@ def as_list(value: dict | list) -> list[dict]:
 @pytest.fixture(scope="module")
 def sharded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sharded") / "gpt4all"
-    result = build("gpt4all", out, n=N, max_shard_rows=SHARD_ROWS, progress=False, finish=write_dataset_card)
+    result = build("gpt4all@0.1.0", out, n=N, max_shard_rows=SHARD_ROWS, progress=False, finish=write_dataset_card)
     assert result.configs == {"gpt4all": SPLIT_ROWS}
     return out
 
@@ -362,7 +362,7 @@ def start_big_build(out: Path) -> tuple[subprocess.Popen, Path]:
 
 def test_sigterm_keeps_the_old_folder_and_cleans_up(tmp_path: Path) -> None:
     out = tmp_path / "gpt4all"
-    build("gpt4all", out, n=300, progress=False, finish=write_dataset_card)
+    build("gpt4all@0.1.0", out, n=300, progress=False, finish=write_dataset_card)
     before = digests(out)
     proc, partial = start_big_build(out)
     proc.send_signal(signal.SIGTERM)
@@ -380,7 +380,7 @@ def test_sigterm_keeps_the_old_folder_and_cleans_up(tmp_path: Path) -> None:
 
 def test_sigkill_keeps_the_old_folder_and_the_next_build_cleans_up(tmp_path: Path) -> None:
     out = tmp_path / "gpt4all"
-    build("gpt4all", out, n=300, progress=False, finish=write_dataset_card)
+    build("gpt4all@0.1.0", out, n=300, progress=False, finish=write_dataset_card)
     before = digests(out)
     proc, partial = start_big_build(out)
     proc.kill()
@@ -392,6 +392,6 @@ def test_sigkill_keeps_the_old_folder_and_the_next_build_cleans_up(tmp_path: Pat
     ds = datasets.load_dataset(str(out), "gpt4all", cache_dir=str(tmp_path / "cache"))
     assert ds["train"].num_rows == 288
     # the next build removes the leftover
-    build("gpt4all", out, n=200, overwrite=True, progress=False, finish=write_dataset_card)
+    build("gpt4all@0.1.0", out, n=200, overwrite=True, progress=False, finish=write_dataset_card)
     assert siblings(out) == []
     assert DatasetFolder(out).manifest()["configs"]["gpt4all"]["splits"]["train"]["num_examples"] == 192

@@ -187,7 +187,7 @@ def test_splits_do_not_share_samples(mix: tuple[Path, Path]) -> None:
 
 
 def test_source_batches_agree_with_one_big_batch() -> None:
-    plan = ConfigPlan.from_recipe(load_recipe("gpt4all").model_copy(update={"size": 900}))
+    plan = ConfigPlan.from_recipe(load_recipe("gpt4all@0.1.0").model_copy(update={"size": 900}))
     source: MixtureSource = plan.source("train")
     whole = source.batch(range(plan.split_rows["train"])).to_pylist()
     pieces = [source.batch(r).to_pylist() for r in (range(0, 1), range(1, 300), range(300, 301), range(301, 864))]
@@ -198,8 +198,8 @@ def test_source_batches_agree_with_one_big_batch() -> None:
 def test_builds_are_byte_identical(tmp_path: Path) -> None:
     n = 4500  # train 4320 rows: two chunks, so two processes really split the work
     assert len(chunks(range(int(n * 0.96)))) == 2
-    one = build("gpt4all", tmp_path / "one", n=n, num_proc=1, progress=False, finish=write_dataset_card)
-    two = build("gpt4all", tmp_path / "two", n=n, num_proc=2, progress=False, finish=write_dataset_card)
+    one = build("gpt4all@0.1.0", tmp_path / "one", n=n, num_proc=1, progress=False, finish=write_dataset_card)
+    two = build("gpt4all@0.1.0", tmp_path / "two", n=n, num_proc=2, progress=False, finish=write_dataset_card)
     assert one.configs == two.configs == {"gpt4all": {"train": 4320, "validation": 90, "test": 90}}
     digests = parquet_digests(tmp_path / "one")
     assert len(digests) == 3

@@ -494,7 +494,7 @@ def test_malformed_recipes_raise_only_recipe_error(data: Any) -> None:
 
 
 def test_the_instruction_option_leaves_recipes_without_it_as_they_were():
-    recipe = load_recipe("gpt4all")
+    recipe = load_recipe("gpt4all@0.1.0")
     assert recipe.instruction is None and recipe.style == Style(recipe.format)
     assert "instruction" not in recipe.to_yaml() and "instruction" not in recipe.model_dump()
     bare = parse_recipe({**recipe.model_dump(mode="json"), "instruction": False})
