@@ -38,7 +38,7 @@ def child(rows: int, num_proc: int, work: Path) -> dict[str, Any]:
 
     start = time.perf_counter()
     result = build(
-        "gpt4all", work / "gpt4all", n=rows, num_proc=num_proc, progress=False, finish=write_dataset_card
+        "gpt4all@0.1.0", work / "gpt4all", n=rows, num_proc=num_proc, progress=False, finish=write_dataset_card
     )
     built = time.perf_counter()
     published = publish(result.path, str(work / "hub" / "bench" / "cookbook-gpt4all"), tag="v0.1.0")

@@ -67,7 +67,10 @@ def mixture_round_trip() -> None:
         console.print(f"{template:22s} {count:7,}")
     for row in ds["train"].select(range(2)):
         console.rule(f"row {row['index']} of {row['template']} v{row['template_version']}")
-        console.print(row["prompt"] + row["completion"], markup=False)
+        if row.get("messages"):  # chat rows: the user turn, then the answer
+            console.print("\n".join(f"<{m['role']}>\n{m['content']}" for m in row["messages"]), markup=False)
+        else:
+            console.print(row["prompt"] + row["completion"], markup=False)
 
 
 def main() -> None:

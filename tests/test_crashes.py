@@ -59,14 +59,14 @@ def rows_of(out: Path) -> int:
 def command(out: Path, n: int, *flags: str) -> list[str]:
     """`build` of the gpt4all recipe at n rows when `out` has the name `ds`, else `generate` of n copy rows."""
     if out.name == "ds":
-        return ["build", "gpt4all", "-n", str(n), "--out", str(out), "-q", *flags]
+        return ["build", "gpt4all@0.1.0", "-n", str(n), "--out", str(out), "-q", *flags]
     return ["generate", "copy", "-n", str(n), "--out", str(out), "-q", *flags]
 
 
 def write(out: Path, n: int, overwrite: bool = False) -> None:
     """What `command` runs, in this process."""
     if out.name == "ds":
-        build("gpt4all", out, n=n, overwrite=overwrite, progress=False, finish=write_dataset_card)
+        build("gpt4all@0.1.0", out, n=n, overwrite=overwrite, progress=False, finish=write_dataset_card)
     else:
         generate(get_template("copy"), n, out, overwrite=overwrite, progress=False)
 

@@ -505,7 +505,10 @@ def test_the_instruction_option_leaves_recipes_without_it_as_they_were():
 
 
 # Earlier versions of the shipped recipes stay buildable and never change: NAME@VERSION -> content hash.
-KEPT = {"doc-qa@0.1.0": "ad2460126dbfff685a4fabc4874bf373afcbaccd15f1cfd88bd4970bd9f00cda"}
+KEPT = {
+    "doc-qa@0.1.0": "ad2460126dbfff685a4fabc4874bf373afcbaccd15f1cfd88bd4970bd9f00cda",
+    "gpt4all@0.1.0": "c97a5eca5334e6b0f1d7549722d8b767ecd7e2a20277678351df6d7aba1b0599",
+}
 
 
 @pytest.mark.parametrize(("spec", "content_hash"), KEPT.items())
