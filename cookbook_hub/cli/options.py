@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from cookbook_hub.errors import CookbookError, ParameterError
 from cookbook_hub.generation.formatting import STYLES
@@ -28,7 +29,7 @@ def user_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except CookbookError as exc:
-            stderr.print(f"[bold red]error:[/] {exc}", markup=True)
+            stderr.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True)  # the message is text, not markup
             raise typer.Exit(USER_ERROR_EXIT) from None
         except KeyboardInterrupt:
             stderr.print("interrupted: nothing was left half-written")

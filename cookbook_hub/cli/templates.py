@@ -19,6 +19,7 @@ from cookbook_hub.cli.options import (
     stdout,
     user_errors,
 )
+from cookbook_hub.errors import ParameterError
 from cookbook_hub.generation.formatting import Style, format_sample
 from cookbook_hub.generation.generate import generate
 from cookbook_hub.templates import REGISTRY, get_template
@@ -56,6 +57,8 @@ def show_cmd(
 
     Example: cookbook-hub show span_qa -n 2 --format qa --params '{"context_max_len": 64}'
     """
+    if n < 1:
+        raise ParameterError(f"-n must be >= 1, got {n}", fix="ask for at least one sample")
     rendered = Style(style, instruction)
     tpl = get_template(template, parse_params(params), resolve_token_space(token_space))
     for sample in tpl.samples(0, n, seed):

@@ -10,10 +10,13 @@ import datasets
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from cookbook_hub.cli import options as cli_options
 from cookbook_hub.cli.app import app
+from cookbook_hub.cli.options import user_errors
+from cookbook_hub.errors import CookbookError
 from cookbook_hub.generation.generate import batch_for
 from cookbook_hub.templates import get_template, template_names
 from cookbook_hub.tokens.sampling import Shard
@@ -158,6 +161,24 @@ def test_generate_with_a_token_list(tmp_path):
 
 
 # --- user errors: exit code 2, one message, no traceback ------------------------------------------------
+
+
+def test_error_messages_are_text_not_markup():
+    assert_user_error(cli("show", "[/x]"), "unknown template '[/x]'")  # once a rich MarkupError traceback
+    fails = typer.Typer()
+
+    @fails.command()
+    @user_errors
+    def needs_extra() -> None:
+        raise CookbookError("no tokenizer support", fix="pip install 'cookbook-hub[tokenizers]'")
+
+    result = CliRunner().invoke(fails, [])
+    assert result.exit_code == 2 and "fix: pip install 'cookbook-hub[tokenizers]'" in result.output
+
+
+@pytest.mark.parametrize("n", ["0", "-1"])
+def test_show_refuses_no_samples(n):
+    assert_user_error(cli("show", "copy", "-n", n), f"-n must be >= 1, got {n}")
 
 
 def test_unknown_template_suggests(tmp_path):
