@@ -4,6 +4,7 @@ Run from the repository root (`make bench` does the same):
 
     python benchmarks/generation.py                      # full default run (~15-20 min on 2 cores)
     python benchmarks/generation.py --rows 20000 --big-rows 200000 --templates copy,sort
+    python benchmarks/generation.py --baseline /tmp/base   # also time another version of the package
 
 Each configuration (a template or reasoning-gym, with 1 or 2 processes) runs in a fresh child
 process, so its peak RSS is its own. Results go to benchmarks/results/generation.{json,md}.
@@ -38,6 +39,7 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 RESULT_MARK = "BENCH-RESULT "
 PROCS = (1, 2)
 RG = "reasoning-gym"
+BASELINE = "baseline"
 RG_TASKS = ("word_sorting", "letter_counting")
 RG_BATCH_ROWS = 4096  # the same batch size as cookbook_hub.generation.generate.CHUNK_ROWS
 MB = 1e6
@@ -63,6 +65,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-rg", action="store_true", help="skip reasoning-gym")
     p.add_argument("--no-big", action="store_true", help="skip the large build")
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="a folder holding another version's cookbook_hub package (e.g. `git archive REV cookbook_hub | "
+        "tar -x -C DIR`): each template also runs with it, 1 process, in the same round-robin",
+    )
     p.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     return p.parse_args(argv)
@@ -244,6 +253,8 @@ def preimport(kind: str) -> None:
     if kind == RG:
         import reasoning_gym  # noqa: F401
     else:
+        import datasets  # noqa: F401  (the writer's schema metadata; the library loads it only where it is used)
+
         import cookbook_hub.generation.generate  # noqa: F401
         import cookbook_hub.templates  # noqa: F401
 
@@ -272,11 +283,13 @@ def child_main(spec: dict[str, Any]) -> None:
 
 
 # --- the parent: run children, summarise ------------------------------------------------------------
-def run_child(spec: dict[str, Any], scratch: Path) -> dict[str, Any]:
-    """Run one configuration in a fresh interpreter and return its measurements (its files are deleted)."""
+def run_child(spec: dict[str, Any], scratch: Path, package: Path | None = None) -> dict[str, Any]:
+    """Run one configuration in a fresh interpreter and return its measurements (its files are deleted).
+    With `package`, the child imports cookbook_hub from that folder instead."""
     spec = {**spec, "out": str(scratch / f"{spec['name']}-{spec['num_proc']}p.parquet")}
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(package), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env if package else None)
     for path in scratch.iterdir():
         path.unlink()
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_MARK)]
@@ -314,11 +327,13 @@ def best_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return best
 
 
-def aggregate(rows: list[dict[str, Any]], num_proc: int) -> dict[str, Any]:
-    """All templates together at `num_proc`: total rows and bytes over total seconds."""
-    mine = [r for r in rows if r["kind"] == "template" and r["num_proc"] == num_proc]
+def aggregate(rows: list[dict[str, Any]], num_proc: int, kind: str = "template") -> dict[str, Any]:
+    """All templates together at `num_proc`: total rows and bytes over total seconds (of the baseline runs
+    with kind="baseline")."""
+    mine = [r for r in rows if r["kind"] == kind and r["num_proc"] == num_proc]
     total = {k: sum(r[k] for r in mine) for k in ("rows", "text_bytes", "seconds", "cpu_seconds")}
-    rec = {"kind": "aggregate", "name": "all templates", "num_proc": num_proc, **total}
+    name = "all templates" if kind == "template" else "all templates, baseline"
+    rec = {"kind": "aggregate", "name": name, "num_proc": num_proc, **total}
     for key in ("rss_parent_mb", "rss_worker_max_mb"):
         rec[key] = max(r[key] for r in mine)
     out = derive(rec)
@@ -332,21 +347,24 @@ def measure(names: list[str], args: argparse.Namespace, scratch: Path) -> list[d
     if not args.no_rg:
         configs.append({"kind": RG, "name": RG, "rows": args.rg_rows or args.rows})
     configs.append({"kind": "overhead", "name": names[0], "rows": OVERHEAD_ROWS})
+    if args.baseline:
+        configs += [{"kind": BASELINE, "name": n, "rows": args.rows} for n in names]
     runs: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     for rep in range(args.repeats):
         for cfg in configs:
-            for procs in PROCS:
+            for procs in PROCS[:1] if cfg["kind"] == BASELINE else PROCS:
                 spec = {
                     **cfg,
                     "kind": RG if cfg["kind"] == RG else "template",
                     "num_proc": procs,
                     "seed": args.seed,
                 }
-                rec = derive(run_child(spec, scratch))
+                rec = derive(run_child(spec, scratch, args.baseline if cfg["kind"] == BASELINE else None))
                 rec["kind"] = cfg["kind"]
                 runs.setdefault((cfg["kind"], cfg["name"], procs), []).append(rec)
+                tag = " base" if cfg["kind"] == BASELINE else ""
                 log(
-                    f"[{rep + 1}/{args.repeats}] {cfg['name']:<24} {procs}p  {rec['seconds']:7.2f} s  "
+                    f"[{rep + 1}/{args.repeats}] {cfg['name']:<24} {procs}p{tag}  {rec['seconds']:7.2f} s  "
                     f"{rec['mb_per_s']:6.2f} MB/s  RSS {rec['rss_peak_mb']:6.0f} MB"
                 )
     return [best_of(r) for r in runs.values()]
@@ -384,6 +402,37 @@ def add_comparisons(rows: list[dict[str, Any]]) -> None:
         row["speedup_vs_1p"] = row["mb_per_s"] / one["mb_per_s"] if one else None
         rg = pick(rows, RG, RG, row["num_proc"])
         row["vs_reasoning_gym"] = row["mb_per_s"] / rg["mb_per_s"] if rg else None
+
+
+def baseline_lines(rows: list[dict[str, Any]]) -> list[list[str]]:
+    """One line per template and the aggregate: 1-process MB/s and MB/CPU-s of the baseline and of this
+    version, and their ratios (empty without baseline runs)."""
+    pairs = [(r, pick(rows, BASELINE, r["name"], 1)) for r in rows if r["kind"] == "template" and r["num_proc"] == 1]
+    pairs.append((pick(rows, "aggregate", "all templates", 1), pick(rows, "aggregate", "all templates, baseline", 1)))
+    return [
+        [
+            ours["name"] if ours["kind"] == "template" else f"**{ours['name']}**",
+            fmt(base["mb_per_s"]),
+            fmt(ours["mb_per_s"]),
+            fmt(ours["mb_per_s"] / base["mb_per_s"]) + "x",
+            fmt(base["mb_per_cpu_s"]),
+            fmt(ours["mb_per_cpu_s"]),
+            fmt(ours["mb_per_cpu_s"] / base["mb_per_cpu_s"]) + "x",
+        ]
+        for ours, base in pairs
+        if ours and base
+    ]
+
+
+BASELINE_HEADER = [
+    "template",
+    "baseline 1p MB/s",
+    "1p MB/s",
+    "ratio (wall)",
+    "baseline MB/CPU-s",
+    "MB/CPU-s",
+    "ratio (CPU)",
+]
 
 
 def spawn_overhead(rows: list[dict[str, Any]]) -> float | None:
@@ -561,6 +610,14 @@ def render_markdown(report: dict[str, Any]) -> str:
     )
     parts = ["# Generation benchmark", describe_run(report), *load_warning(report)]
     parts.append(markdown_table(HEADER, table_rows(report["rows"])))
+    against = baseline_lines(report["rows"])
+    if against:
+        where = report["settings"]["baseline"]
+        parts += [
+            f"## Against the baseline\n\nThe same templates with the package in `{where}`, 1 process, "
+            "in the same round-robin.",
+            markdown_table(BASELINE_HEADER, against),
+        ]
     return "\n\n".join([*parts, "## Targets", targets, overhead]) + "\n"
 
 
@@ -646,13 +703,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     rows += [aggregate(rows, procs) for procs in PROCS]
+    if args.baseline:
+        rows.append(aggregate(rows, 1, BASELINE))
     add_comparisons(rows)
     overhead = spawn_overhead(rows)
     report = {
         "machine": machine_info(),
         "load_average_at_start": load_at_start,
         "settings": {
-            **{k: v for k, v in vars(args).items() if k not in ("child", "results_dir")},
+            **{k: v for k, v in vars(args).items() if k not in ("child", "results_dir", "baseline")},
+            "baseline": str(args.baseline) if args.baseline else None,
             "rg_rows": args.rg_rows or args.rows,
             "rg_tasks": list(RG_TASKS),
             "procs": list(PROCS),

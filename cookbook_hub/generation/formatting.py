@@ -20,8 +20,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from cookbook_hub.errors import ParameterError
-from cookbook_hub.templates.base import LETTERS, Sample, Template
+from cookbook_hub.templates.base import LETTERS, BlockRows, Sample, Template
+from cookbook_hub.tokens.ids import join_flat
 
 STYLES: tuple[str, ...] = ("plain", "qa", "chat")
 SHOWS_INSTRUCTION = {"plain": True, "qa": False, "chat": True}
@@ -104,7 +109,6 @@ def completion_text(answer: str, style: str | Style) -> str:
     return " " + answer if as_style(style).name == "qa" else answer
 
 
-
 def format_sample(template: Template, sample: Sample, style: str | Style) -> dict[str, object]:
     """The text columns of one row in `style`: prompt/completion, or messages for chat."""
     style = as_style(style)
@@ -112,3 +116,36 @@ def format_sample(template: Template, sample: Sample, style: str | Style) -> dic
     if style.is_chat:
         return {"messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": sample.target}]}
     return {"prompt": prompt, "completion": completion_text(sample.target, style)}
+
+
+def prompt_column(rows: BlockRows, instruction: str | None, style: str | Style) -> pa.StringArray:
+    """`prompt_text` for a whole block of rows at once: the same text, assembled column by column."""
+    style = as_style(style)
+    head = instruction + "\n\n" if style.shows_instruction and instruction else ""
+    parts: list[str | pa.Array] = []
+    for label, texts in rows.sections:
+        parts += [("\n" if parts else head) + f"{label}: ", texts]
+    if rows.options is not None:
+        k = len(rows.options) // len(rows.answer)
+        letters = pa.array([f"{LETTERS[i]}. " for i in range(k)] * len(rows.answer), pa.string())
+        lines = pc.binary_join_element_wise(letters, rows.options, "")
+        parts += [("\n" if parts else head) + "Options:\n", join_flat(lines, np.arange(len(rows.answer) + 1) * k, "\n")]
+    if style.name == "qa":
+        parts.append("\n" + ANSWER_CUE)
+    elif not style.is_chat:
+        parts.append("\n")
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def format_columns(rows: BlockRows, instruction: str | None, style: str | Style) -> dict[str, pa.Array]:
+    """`format_sample` for a whole block of rows: prompt and completion columns, or a messages column."""
+    style = as_style(style)
+    prompt = prompt_column(rows, instruction, style)
+    if not style.is_chat:
+        completion = pc.binary_join_element_wise(" ", rows.target, "") if style.name == "qa" else rows.target
+        return {"prompt": prompt, "completion": completion}
+    n = len(prompt)
+    contents = pa.concat_arrays([prompt, rows.target]).take(np.arange(2 * n).reshape(2, n).T.reshape(-1))
+    roles = pa.array(["user", "assistant"] * n, pa.string())
+    turns = pa.StructArray.from_arrays([roles, contents], names=["role", "content"])
+    return {"messages": pa.ListArray.from_arrays(pa.array(np.arange(n + 1) * 2, pa.int32()), turns)}

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 import pyarrow as pa
@@ -32,6 +34,7 @@ from cookbook_hub.templates.base import Template
 from cookbook_hub.tokens.sampling import BLOCK_SIZE, Shard, split_range
 
 CHUNK_ROWS = 16 * BLOCK_SIZE
+IN_FLIGHT = 2  # chunks asked of each worker ahead of the writer
 
 
 @dataclass(frozen=True)
@@ -80,8 +83,17 @@ def iter_batches(source: RowSource, positions: range, num_proc: int = 1) -> Iter
             yield source.batch(piece)
         return
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(min(num_proc, len(pieces)), initializer=_init_worker, initargs=(source,)) as pool:
-        yield from pool.imap(_worker_batch, pieces)
+    workers = min(num_proc, len(pieces))
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(source,)) as pool:
+        # at most IN_FLIGHT chunks per worker are asked for ahead of the consumer: workers that outpace the
+        # writer wait instead of piling batches up in this process's memory
+        todo = iter(pieces)
+        pending = deque(pool.apply_async(_worker_batch, (piece,)) for piece in islice(todo, IN_FLIGHT * workers))
+        while pending:
+            batch = pending.popleft().get()
+            for piece in islice(todo, 1):
+                pending.append(pool.apply_async(_worker_batch, (piece,)))
+            yield batch
 
 
 def generate(

@@ -1,14 +1,23 @@
-"""Rows: the dataset schema of generated samples and the conversion of samples to Arrow batches."""
+"""Rows: the dataset schema of generated samples and their Arrow batches.
+
+A template with a vectorised rule (`Template.columnar`) makes its batches column by column from whole blocks of
+token ids (`block_batch`); any other template, and the reference the columnar path is tested against, goes
+sample by sample (`to_batch`). Both give equal batches.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-import datasets
+import numpy as np
 import pyarrow as pa
 
-from cookbook_hub.generation.formatting import Style, as_style, format_sample
+from cookbook_hub.generation.formatting import Style, as_style, format_columns, format_sample
 from cookbook_hub.templates.base import Sample, Template
+
+if TYPE_CHECKING:
+    import datasets
 
 # Input fields are stored with their tokens joined by single spaces (tokens never contain
 # whitespace), so a row stays readable and cheap to write; `decode_inputs` restores token lists.
@@ -52,6 +61,8 @@ def arrow_schema(templates: Sequence[Template], style: str | Style) -> pa.Schema
 
 def features(templates: Sequence[Template], style: str | Style) -> datasets.Features:
     """The `datasets.Features` matching `arrow_schema`."""
+    import datasets  # here, not at the top: worker processes build rows without loading `datasets`
+
     return datasets.Features.from_arrow_schema(arrow_schema(templates, style))
 
 
@@ -108,3 +119,37 @@ def to_batch(pairs: Iterable[tuple[Template, Sample]], style: str | Style, schem
         inputs=[encode_inputs(s.inputs, field_names) for s in samples],
     )
     return pa.RecordBatch.from_pydict(columns, schema=schema)
+
+
+def block_batch(template: Template, indices: range, seed: int, style: str | Style, schema: pa.Schema) -> pa.RecordBatch:
+    """Samples `indices` (global) of a columnar template as one Arrow batch, built column by column."""
+    rows = template.block_rows(indices.start, indices.stop, seed)
+    n = len(indices)
+    kinds = schema.field("inputs").type
+    inputs = [rows.inputs[f.name] if f.name in rows.inputs else pa.nulls(n, f.type) for f in kinds]
+    columns = {
+        **format_columns(rows, template.instruction, style),
+        "template": pa.repeat(pa.scalar(template.name, pa.string()), n),
+        "template_version": pa.repeat(pa.scalar(template.version, pa.int32()), n),
+        "index": pa.array(np.arange(indices.start, indices.stop, dtype=np.int64)),
+        "answer": rows.answer,
+        "label": pa.nulls(n, pa.int32()) if rows.label is None else pa.array(rows.label, pa.int32()),
+        "inputs": pa.StructArray.from_arrays(inputs, fields=list(kinds)),
+    }
+    return pa.RecordBatch.from_arrays([columns[name] for name in schema.names], schema=schema)
+
+
+def reference_batch(
+    template: Template, indices: range, seed: int, style: str | Style, schema: pa.Schema
+) -> pa.RecordBatch:
+    """Samples `indices` (global) as one Arrow batch, sample by sample through `rule` and `format_sample`."""
+    samples = template.samples(indices.start, indices.stop, seed)
+    return to_batch(((template, s) for s in samples), style, schema)
+
+
+def template_batch(
+    template: Template, indices: range, seed: int, style: str | Style, schema: pa.Schema
+) -> pa.RecordBatch:
+    """Samples `indices` (global) as one Arrow batch: column by column where the template allows it."""
+    make = block_batch if template.columnar else reference_batch
+    return make(template, indices, seed, style, schema)

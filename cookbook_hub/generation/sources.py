@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from cookbook_hub.generation.formatting import Style, as_style
-from cookbook_hub.generation.rows import arrow_schema, to_batch
+from cookbook_hub.generation.rows import arrow_schema, template_batch
 from cookbook_hub.templates.base import Template
 from cookbook_hub.tokens.sampling import SPLIT_OFFSETS, block_rng, stream_key
 
@@ -40,9 +40,8 @@ class TemplateSource:
         self.schema = arrow_schema([template], style)
 
     def batch(self, positions: range) -> pa.RecordBatch:
-        t = self.template
-        samples = t.samples(self.offset + positions.start, self.offset + positions.stop, self.seed)
-        return to_batch(((t, s) for s in samples), self.style, self.schema)
+        indices = range(self.offset + positions.start, self.offset + positions.stop)
+        return template_batch(self.template, indices, self.seed, self.style, self.schema)
 
     def provenance(self) -> dict[str, Any]:
         t = self.template
@@ -76,9 +75,7 @@ class MixtureSource:
     so every row is traceable to (template, template_version, index).
     """
 
-    def __init__(
-        self, templates: list[Template], counts: list[int], seed: int, style: str | Style, split: str
-    ) -> None:
+    def __init__(self, templates: list[Template], counts: list[int], seed: int, style: str | Style, split: str) -> None:
         self.templates, self.counts, self.seed, self.style, self.split = templates, counts, seed, style, split
         self.offset = SPLIT_OFFSETS[split]
         self.schema = arrow_schema(templates, style)
@@ -90,12 +87,16 @@ class MixtureSource:
         labels = self.labels[positions.start : positions.stop]
         before = np.bincount(self.labels[: positions.start], minlength=len(self.templates))
         wanted = np.bincount(labels, minlength=len(self.templates))
-        streams = [
-            iter(t.samples(self.offset + int(b), self.offset + int(b) + int(w), self.seed)) if w else iter(())
+        parts = [
+            template_batch(t, range(self.offset + int(b), self.offset + int(b + w)), self.seed, self.style, self.schema)
             for t, b, w in zip(self.templates, before, wanted)
+            if w
         ]
-        pairs = [(self.templates[t], next(streams[t])) for t in labels.tolist()]
-        return to_batch(pairs, self.style, self.schema)
+        # the parts hold each template's rows in order; row j of the batch is the next row of template labels[j]
+        grouped = np.argsort(labels, kind="stable")
+        where = np.empty_like(grouped)
+        where[grouped] = np.arange(len(grouped))
+        return pa.concat_batches(parts).take(where)
 
     def provenance(self) -> dict[str, Any]:
         return {

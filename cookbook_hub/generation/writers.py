@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import datasets
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -21,6 +20,8 @@ OUTPUT_KINDS = (".parquet", ".jsonl")
 
 def with_provenance(schema: pa.Schema, meta: dict[str, Any]) -> pa.Schema:
     """The schema carrying datasets' features metadata and ours (`cookbook_hub` key, JSON)."""
+    import datasets  # here, not at the top: worker processes that only make rows never load `datasets`
+
     schema = datasets.Features.from_arrow_schema(schema).arrow_schema
     return schema.with_metadata({**(schema.metadata or {}), b"cookbook_hub": json.dumps(meta).encode()})
 
@@ -43,7 +44,6 @@ def output_kind(out: Path) -> str:
             fix="end --out with .parquet or .jsonl, or give a folder name without a suffix",
         )
     return "dir"
-
 
 
 def write_parquet(batches: Iterator[pa.RecordBatch], schema: pa.Schema, path: Path, bar: tqdm) -> tuple[int, int]:
@@ -70,6 +70,8 @@ def write_jsonl(batches: Iterator[pa.RecordBatch], path: Path, bar: tqdm) -> tup
 
 def write_dataset_dir(batches: Iterator[pa.RecordBatch], schema: pa.Schema, path: Path, bar: tqdm) -> tuple[int, int]:
     """Write a `save_to_disk` folder (through a Parquet file in a scratch folder)."""
+    import datasets
+
     scratch = path.with_name(path.name + ".scratch")
     scratch.mkdir()
     try:

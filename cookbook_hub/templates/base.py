@@ -19,17 +19,21 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
+import pyarrow as pa
 import pydantic
 
 from cookbook_hub.errors import ParameterError, TokenSpaceError
+from cookbook_hub.tokens.ids import TokenIds, join, nest
 from cookbook_hub.tokens.sampling import BLOCK_SIZE, block_rng, blocks_for, stream_key
 from cookbook_hub.tokens.space import TokenSpace, resolve_token_space
 
 Tokens = list[str]
 Inputs = dict[str, Any]
+Block = dict[str, TokenIds]  # a block of inputs as token ids, field by field
 FieldKind = Literal["tokens", "token_lists"]
 TaskKind = Literal["extractive", "choice", "yes_no"]
 LETTERS = string.ascii_uppercase
@@ -64,6 +68,18 @@ class Sample:
     options: list[str] | None = None
 
 
+@dataclass(frozen=True)
+class BlockRows:
+    """Consecutive samples as Arrow columns: what the prompt shows, the answers, and the stored inputs."""
+
+    sections: list[tuple[str, pa.StringArray]]
+    options: pa.StringArray | None  # lettered templates: each row's option texts, row after row
+    answer: pa.StringArray
+    target: pa.StringArray
+    label: np.ndarray | None
+    inputs: dict[str, pa.Array]  # field -> text (`tokens`) or list of texts (`token_lists`)
+
+
 class Template(ABC):
     """A data-generating rule. Subclasses set the class attributes and implement the abstract methods."""
 
@@ -79,6 +95,8 @@ class Template(ABC):
     distinct_param: ClassVar[str | None] = None  # the param giving how many distinct tokens a sample needs
     real_kinds: ClassVar[tuple[TaskKind, ...]] = ()  # the real task kinds whose examples `real_inputs` reads
     real_mapping: ClassVar[str] = ""  # how a real example's fields become the inputs, in words
+    section_fields: ClassVar[tuple[tuple[str, str], ...]] = ()  # (label, field): a section showing a field's tokens
+    extra_tokens: ClassVar[tuple[str, ...]] = ()  # markers outside the token space: ids len(space), len(space) + 1...
 
     def __init__(self, params: Any = None, token_space: TokenSpace | str | None = None) -> None:
         self.params = validate_params(self.name, self.Params, params)
@@ -94,17 +112,26 @@ class Template(ABC):
         self._key_parts = (self.name, self.version, self.params_dict(), self.token_space.identity.sha256)
 
     # --- what subclasses write -------------------------------------------------------------
-    @abstractmethod
-    def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
-        """Draw `n` inputs at once from the token space (vectorised with `rng`)."""
+    def draw_block(self, rng: np.random.Generator, n: int) -> Block:
+        """Draw `n` inputs at once as token ids (vectorised with `rng`); `draw` gives them as token lists."""
+        raise NotImplementedError(f"template {self.name!r} draws token lists only (it overrides `draw`)")
 
     @abstractmethod
     def rule(self, inputs: Inputs) -> Any:
-        """The answer the rule gives for `inputs` (token lists; real words work too)."""
+        """The answer the rule gives for `inputs` (token lists; real words work too): the reference."""
 
-    @abstractmethod
+    def rule_block(self, block: Block) -> Any:
+        """The rule over a whole block of drawn ids, with numpy: row by row what `rule` gives."""
+        raise NotImplementedError(f"template {self.name!r} has no vectorised rule")
+
     def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
-        """The labelled text blocks the prompt shows, in order."""
+        """The labelled text blocks the prompt shows, in order (by default one per `section_fields` entry)."""
+        return [(label, " ".join(inputs[field])) for label, field in self.section_fields]
+
+    def section_columns(self, block: Block, inputs: dict[str, pa.Array]) -> list[tuple[str, pa.StringArray]]:
+        """`sections` for a whole block: each label with its texts, row by row (`inputs`: the block's fields as
+        stored in rows, whose texts the default sections show)."""
+        return [(label, inputs[field]) for label, field in self.section_fields]
 
     def real_inputs(self, example: RealExample) -> Inputs:
         """The inputs the rule reads for a real example (templates with `real_kinds` implement it)."""
@@ -118,6 +145,58 @@ class Template(ABC):
     def params_dict(self) -> dict[str, Any]:
         """The parameters as a plain dict (canonical order)."""
         return dataclasses.asdict(self.params)
+
+    @property
+    def columnar(self) -> bool:
+        """Whether rows come from whole blocks of ids (`draw_block` and `rule_block`), not row by row."""
+        cls = type(self)
+        return cls.draw_block is not Template.draw_block and cls.rule_block is not Template.rule_block
+
+    def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
+        """Draw `n` inputs at once as token lists (those of `draw_block`)."""
+        columns = {name: ids.to_lists(self.vocabulary) for name, ids in self.draw_block(rng, n).items()}
+        return [dict(zip(columns, values)) for values in zip(*columns.values())]
+
+    @cached_property
+    def vocabulary(self) -> np.ndarray:
+        """Token strings by id: the token space, then `extra_tokens`."""
+        return np.array(self.token_space.tokens + self.extra_tokens, dtype=object)
+
+    @cached_property
+    def vocabulary_arrow(self) -> pa.StringArray:
+        """`vocabulary` as an Arrow array (what `join` gathers from)."""
+        return pa.array(self.vocabulary, pa.string())
+
+    def join(self, ids: TokenIds, sep: str = " ") -> pa.StringArray:
+        """The texts of token ids: one per row of an (n, width) field, one per item of an (n, items, width) one."""
+        return join(self.vocabulary_arrow, ids, sep)
+
+    def block(self, start: int, stop: int, seed: int = 0) -> Block:
+        """The inputs of samples [start, stop) as token ids: the same draws as `samples`."""
+        key = stream_key(*self._key_parts, seed)
+        parts = [
+            {name: ids.rows(lo, hi) for name, ids in self.draw_block(block_rng(key, block), BLOCK_SIZE).items()}
+            for block, lo, hi in blocks_for(start, stop)
+        ]
+        return {name: TokenIds.concat([part[name] for part in parts]) for name in parts[0]}
+
+    def block_rows(self, start: int, stop: int, seed: int = 0) -> BlockRows:
+        """Samples [start, stop) as Arrow columns, from whole blocks of ids (a `columnar` template)."""
+        block = self.block(start, stop, seed)
+        inputs = {
+            name: self.join(ids) if self.fields[name] == "tokens" else nest(self.join(ids), ids.ids.shape[1])
+            for name, ids in block.items()
+        }
+        return self.answer_columns(block, inputs)
+
+    def answer_columns(self, block: Block, inputs: dict[str, pa.Array]) -> BlockRows:
+        """The rule's answers over a block (`answer_text`), with its sections and inputs."""
+        answer = self.answer_text(block)
+        return BlockRows(self.section_columns(block, inputs), None, answer, answer, None, inputs)
+
+    def answer_text(self, block: Block) -> pa.StringArray:
+        """The answer texts of a block: `rule_block`'s token ids joined (the vectorised `make_sample` answer)."""
+        return self.join(self.rule_block(block))
 
     def ids(self, rng: np.random.Generator, shape: int | tuple[int, ...]) -> np.ndarray:
         """Uniform token ids of the given shape."""
@@ -133,13 +212,9 @@ class Template(ABC):
                 return out
             out[clashing] = self.ids(rng, (clashing.size, k))
 
-    def words(self, ids: np.ndarray) -> list:
-        """Token strings for an id array (nested lists of the same shape)."""
-        return self.token_space.lookup(ids)
-
-    def lengths(self, rng: np.random.Generator, low: int, high: int, n: int) -> list[int]:
+    def lengths(self, rng: np.random.Generator, low: int, high: int, n: int) -> np.ndarray:
         """`n` lengths drawn uniformly from [low, high]."""
-        return rng.integers(low, high + 1, size=n).tolist()
+        return rng.integers(low, high + 1, size=n)
 
     def make_sample(self, index: int, inputs: Inputs) -> Sample:
         """Apply the rule to inputs and wrap the result."""
@@ -197,6 +272,19 @@ class ChoiceTemplate(Template):
             return choices[picked]
         said = self.fixed_choices[picked]
         return next(c for c in choices if c.strip().lower() == said)
+
+    def answer_columns(self, block: Block, inputs: dict[str, pa.Array]) -> BlockRows:
+        """The chosen labels over a block (`rule_block`), their answers and targets, the option texts."""
+        label = np.asarray(self.rule_block(block), dtype=np.int64)
+        sections = self.section_columns(block, inputs)
+        if not self.lettered:
+            answer = pa.array(self.fixed_choices, pa.string()).take(label)
+            return BlockRows(sections, None, answer, answer, label, inputs)
+        options = inputs["options"].values  # n * k texts, row after row
+        k = block["options"].ids.shape[1]
+        answer = options.take(np.arange(len(label)) * k + label)
+        target = pa.array(list(LETTERS[:k]), pa.string()).take(label)
+        return BlockRows(sections, options, answer, target, label, inputs)
 
     def choices(self, inputs: Inputs) -> list[str]:
         """The choice texts, in order (what lm-eval scores by log-likelihood)."""

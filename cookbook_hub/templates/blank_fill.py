@@ -8,6 +8,7 @@ from pydantic import PositiveInt
 
 from cookbook_hub.templates.base import (
     EDGE_PUNCTUATION,
+    Block,
     ChoiceTemplate,
     Inputs,
     RealExample,
@@ -17,6 +18,7 @@ from cookbook_hub.templates.base import (
     words,
 )
 from cookbook_hub.templates.registry import register
+from cookbook_hub.tokens.ids import TokenIds
 
 BLANK = "_"
 
@@ -84,26 +86,30 @@ class BlankFill(ChoiceTemplate):
     fields = {"context": "tokens", "options": "token_lists"}
     example_params = {"sentence_len": 8, "num_options": 2}
     distinct_param = "num_options"
+    section_fields = (("Sentence", "context"),)
+    extra_tokens = (BLANK,)
 
     real_kinds = ("choice",)
     real_mapping = "context + question -> sentence (`_` the blank, else one at the end), choices -> options"
 
-    def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
+    def draw_block(self, rng: np.random.Generator, n: int) -> Block:
         p = self.params
         k = p.num_options
-        sentences = self.words(self.ids(rng, (n, p.sentence_len)))
-        names = self.words(self.distinct_ids(rng, n, k))
+        sentences = self.ids(rng, (n, p.sentence_len))
+        names = self.distinct_ids(rng, n, k)
         # mention slots: k distinct positions in 1..len-3 (a left neighbour, room for the blank after)
-        slots = (rng.random((n, p.sentence_len - 3)).argsort(axis=1)[:, :k] + 1).tolist()
-        correct = rng.integers(0, k, size=n).tolist()
-        out = []
-        for sentence, opts, slot, c in zip(sentences, names, slots, correct):
-            for name, pos in zip(opts, slot):
-                sentence[pos] = name
-            pos = slot[c]
-            sentence += [sentence[pos - 1], BLANK, sentence[pos + 1]]
-            out.append({"context": sentence, "options": [[name] for name in opts]})
-        return out
+        slots = rng.random((n, p.sentence_len - 3)).argsort(axis=1)[:, :k] + 1
+        correct = rng.integers(0, k, size=n)
+        np.put_along_axis(sentences, slots, names, axis=1)
+        pos = slots[np.arange(n), correct][:, None]
+        blank = np.full((n, 1), self.blank_id)
+        tail = [np.take_along_axis(sentences, pos - 1, axis=1), blank, np.take_along_axis(sentences, pos + 1, axis=1)]
+        return {"context": TokenIds(np.hstack([sentences, *tail])), "options": TokenIds(names[:, :, None])}
+
+    @property
+    def blank_id(self) -> int:
+        """The id of the blank marker (after the token space's ids)."""
+        return len(self.token_space)
 
     def rule(self, inputs: Inputs) -> int:
         sentence, options = inputs["context"], inputs["options"]
@@ -114,8 +120,26 @@ class BlankFill(ChoiceTemplate):
         after = sentence[at + 1] if at + 1 < len(sentence) else None
         return argmax_first([context_match(sentence, option, before, after) for option in options])
 
-    def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
-        return [("Sentence", " ".join(inputs["context"]))]
+    def rule_block(self, block: Block) -> np.ndarray:
+        """`context_match` of every option, row by row, then the first best option."""
+        sentence, options = block["context"].ids, block["options"].ids
+        n, size = sentence.shape
+        rows, width = np.arange(n), options.shape[2]
+        at = (sentence == self.blank_id).argmax(axis=1)
+        outside = np.full((n, 1), -1)  # a mention's missing neighbour equals no token, not even a missing one (-2)
+        padded = np.hstack([outside, sentence, outside])
+        before = np.where(at > 0, padded[rows, at], -2)
+        after = np.where(at + 1 < size, padded[rows, at + 2], -2)
+        room = size - width + 1
+        scores = np.zeros(options.shape[:2], dtype=np.int64)
+        for j in range(options.shape[1]):
+            mention = np.ones((n, max(room, 0)), dtype=bool)
+            for d in range(width):
+                mention &= sentence[:, d : d + room] == options[:, j, d : d + 1]
+            left = padded[:, :room] == before[:, None]
+            right = padded[:, width + 1 : width + 1 + room] == after[:, None]
+            scores[:, j] = np.where(mention, left.astype(np.int64) + right, 0).max(axis=1, initial=0)
+        return scores.argmax(axis=1)
 
     def real_inputs(self, example: RealExample) -> Inputs:
         """The example's text is the sentence, its choices the options. A text without a blank gets one at its

@@ -6,8 +6,17 @@ import numpy as np
 import pydantic
 from pydantic import PositiveInt
 
-from cookbook_hub.templates.base import ChoiceTemplate, Inputs, RangeChecks, RealExample, params_dataclass, words
+from cookbook_hub.templates.base import (
+    Block,
+    ChoiceTemplate,
+    Inputs,
+    RangeChecks,
+    RealExample,
+    params_dataclass,
+    words,
+)
 from cookbook_hub.templates.registry import register
+from cookbook_hub.tokens.ids import TokenIds
 
 
 @params_dataclass
@@ -51,33 +60,35 @@ class Containment(ChoiceTemplate):
     example_params = {"passage_min_len": 10, "passage_max_len": 12, "question_len": 2}
     lettered = False
     fixed_choices = ("no", "yes")
+    section_fields = (("Passage", "context"), ("Question", "question"))
 
     real_kinds = ("yes_no",)
     real_mapping = "context -> passage, question -> question; yes/no"
 
-    def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
+    def draw_block(self, rng: np.random.Generator, n: int) -> Block:
         p = self.params
         lengths = self.lengths(rng, p.passage_min_len, p.passage_max_len, n)
-        passages = self.words(self.ids(rng, (n, p.passage_max_len)))
-        order = rng.random((n, p.passage_max_len)).argsort(axis=1).tolist()
-        answers_no = (rng.random(n) < 0.5).tolist()
-        intruders = self.words(self.ids(rng, n))
-        swap_at = rng.integers(0, p.question_len, size=n).tolist()
-        out = []
-        for passage, length, perm, no, intruder, at in zip(passages, lengths, order, answers_no, intruders, swap_at):
-            passage = passage[:length]
-            question = [passage[i] for i in perm if i < length][: p.question_len]
-            if no:
-                question[at] = intruder
-            out.append({"context": passage, "question": question})
-        return out
+        passages = self.ids(rng, (n, p.passage_max_len))
+        order = rng.random((n, p.passage_max_len)).argsort(axis=1)
+        answers_no = rng.random(n) < 0.5
+        intruders = self.ids(rng, n)
+        swap_at = rng.integers(0, p.question_len, size=n)
+        # the question: the passage's tokens at the first question_len positions of `order` inside the passage
+        inside = np.argsort(order >= lengths[:, None], axis=1, kind="stable")[:, : p.question_len]
+        question = np.take_along_axis(passages, np.take_along_axis(order, inside, axis=1), axis=1)
+        rows = np.flatnonzero(answers_no)
+        question[rows, swap_at[rows]] = intruders[rows]
+        return {"context": TokenIds(passages, lengths), "question": TokenIds(question)}
 
     def rule(self, inputs: Inputs) -> int:
         passage = set(inputs["context"])
         return int(all(token in passage for token in inputs["question"]))
 
-    def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
-        return [("Passage", " ".join(inputs["context"])), ("Question", " ".join(inputs["question"]))]
+    def rule_block(self, block: Block) -> np.ndarray:
+        """1 where every question token occurs in the passage, row by row."""
+        passage = block["context"]
+        found = (block["question"].ids[:, :, None] == passage.ids[:, None, :]) & passage.valid[:, None, :]
+        return found.any(axis=2).all(axis=1).astype(np.int64)
 
     def real_inputs(self, example: RealExample) -> Inputs:
         return {"context": words(example.context), "question": words(example.question)}

@@ -7,6 +7,7 @@ import pydantic
 from pydantic import PositiveInt
 
 from cookbook_hub.templates.base import (
+    Block,
     ChoiceTemplate,
     Inputs,
     RealExample,
@@ -17,6 +18,7 @@ from cookbook_hub.templates.base import (
     words,
 )
 from cookbook_hub.templates.registry import register
+from cookbook_hub.tokens.ids import TokenIds, overlap_counts
 
 
 @params_dataclass
@@ -72,20 +74,21 @@ class ContinuationChoice(ChoiceTemplate):
     Params = ContinuationChoiceParams
     fields = {"context": "tokens", "options": "token_lists"}
     example_params = {"context_len": 10, "ending_len": 2, "num_endings": 3}
+    section_fields = (("Context", "context"),)
 
     real_kinds = ("choice",)
     real_mapping = "context + question -> context, choices -> endings"
 
-    def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
+    def draw_block(self, rng: np.random.Generator, n: int) -> Block:
         p = self.params
-        contexts = self.words(self.ids(rng, (n, p.context_len)))
-        endings = self.words(self.ids(rng, (n, p.num_endings, p.ending_len)))
-        anchors = rng.integers(0, p.context_len - p.ending_len - 1, size=n).tolist()
-        correct = rng.integers(0, p.num_endings, size=n).tolist()
-        for context, options, j, c in zip(contexts, endings, anchors, correct):
-            context[-1] = context[j]
-            options[c] = context[j + 1 : j + 1 + p.ending_len]
-        return [{"context": c, "options": o} for c, o in zip(contexts, endings)]
+        contexts = self.ids(rng, (n, p.context_len))
+        endings = self.ids(rng, (n, p.num_endings, p.ending_len))
+        anchors = rng.integers(0, p.context_len - p.ending_len - 1, size=n)
+        correct = rng.integers(0, p.num_endings, size=n)
+        rows = np.arange(n)
+        contexts[:, -1] = contexts[rows, anchors]
+        endings[rows, correct] = np.take_along_axis(contexts, anchors[:, None] + 1 + np.arange(p.ending_len), axis=1)
+        return {"context": TokenIds(contexts), "options": TokenIds(endings)}
 
     def rule(self, inputs: Inputs) -> int:
         context, options = inputs["context"], inputs["options"]
@@ -95,8 +98,19 @@ class ContinuationChoice(ChoiceTemplate):
             return argmax_first(overlaps(context, options))
         return argmax_first([sum(a == b for a, b in zip(option, follow)) for option in options])
 
-    def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
-        return [("Context", " ".join(inputs["context"]))]
+    def rule_block(self, block: Block) -> np.ndarray:
+        """`copied_continuation` row by row, each option's matches against it (or, without one, the overlap),
+        then the first best option."""
+        context, options = block["context"], block["options"].ids
+        ids, size, width = context.ids, context.ids.shape[1], options.shape[2]
+        earlier = ids[:, :-1] == ids[:, -1:]
+        found = earlier.any(axis=1)
+        latest = size - 2 - earlier[:, ::-1].argmax(axis=1)
+        cols = latest[:, None] + 1 + np.arange(width)
+        follow = np.where(cols < size, np.take_along_axis(ids, np.minimum(cols, size - 1), axis=1), -1)
+        copied = (options == follow[:, None, :]).sum(axis=2)
+        overlap = overlap_counts(ids, context.valid, options)
+        return np.where(found[:, None], copied, overlap).argmax(axis=1)
 
     def real_inputs(self, example: RealExample) -> Inputs:
         """The example's text is the context to continue, its choices the endings. A text with no words is one

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from cookbook_hub.templates.base import Inputs, Tokens
+from cookbook_hub.templates.base import Block, Inputs, Tokens
 from cookbook_hub.templates.registry import register
 from cookbook_hub.templates.sequence import SequenceTemplate
+from cookbook_hub.tokens.ids import TokenIds
 
 
 @register
@@ -27,3 +28,6 @@ class Copy(SequenceTemplate):
 
     def rule(self, inputs: Inputs) -> Tokens:
         return list(inputs["context"])
+
+    def rule_block(self, block: Block) -> TokenIds:
+        return block["context"]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 import pydantic
 from pydantic import PositiveInt
 
-from cookbook_hub.templates.base import Inputs, RangeChecks, Template, Tokens, params_dataclass
+from cookbook_hub.templates.base import Block, Inputs, RangeChecks, Template, Tokens, params_dataclass
 from cookbook_hub.templates.registry import register
+from cookbook_hub.tokens.ids import TokenIds, span_matches
 
 
 @params_dataclass
@@ -51,21 +53,22 @@ class Count(Template):
     Params = CountParams
     fields = {"context": "tokens", "question": "tokens"}
     example_params = {"min_len": 8, "max_len": 10, "rate": 0.3}
+    section_fields = (("Text", "context"), ("Query", "question"))
 
-    def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
+    def draw_block(self, rng: np.random.Generator, n: int) -> Block:
         p = self.params
         lengths = self.lengths(rng, p.min_len, p.max_len, n)
-        texts = self.words(self.ids(rng, (n, p.max_len)))
-        queries = self.words(self.ids(rng, n))
-        hits = (rng.random((n, p.max_len)) < p.rate).tolist()
-        out = []
-        for text, length, query, hit in zip(texts, lengths, queries, hits):
-            text = [query if h else t for t, h in zip(text[:length], hit)]
-            out.append({"context": text, "question": [query]})
-        return out
+        texts = self.ids(rng, (n, p.max_len))
+        queries = self.ids(rng, (n, 1))
+        hits = rng.random((n, p.max_len)) < p.rate
+        return {"context": TokenIds(np.where(hits, queries, texts), lengths), "question": TokenIds(queries)}
 
     def rule(self, inputs: Inputs) -> Tokens:
         return [str(count_span(inputs["context"], inputs["question"]))]
 
-    def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
-        return [("Text", " ".join(inputs["context"])), ("Query", " ".join(inputs["question"]))]
+    def rule_block(self, block: Block) -> np.ndarray:
+        """The number of (possibly overlapping) occurrences of each row's query in its text."""
+        return span_matches(block["context"], block["question"].ids).sum(axis=1)
+
+    def answer_text(self, block: Block) -> pa.StringArray:
+        return pa.array(self.rule_block(block)).cast(pa.string())

@@ -7,6 +7,7 @@ import pydantic
 from pydantic import PositiveInt
 
 from cookbook_hub.templates.base import (
+    Block,
     ChoiceTemplate,
     Inputs,
     RealExample,
@@ -19,6 +20,7 @@ from cookbook_hub.templates.base import (
     words,
 )
 from cookbook_hub.templates.registry import register
+from cookbook_hub.tokens.ids import TokenIds, overlap_counts, span_matches
 
 
 @params_dataclass
@@ -80,40 +82,44 @@ class EntityDisambiguation(ChoiceTemplate):
     Params = EntityDisambiguationParams
     fields = {"context": "tokens", "question": "tokens", "options": "token_lists"}
     example_params = {"passage_len": 20, "num_candidates": 3, "description_len": 3, "window": 2, "clues": 2}
+    section_fields = (("Passage", "context"), ("Mention", "question"))
 
     real_kinds = ("choice",)
     real_mapping = "context -> passage, question -> mention (itself or its rarest word there), choices -> candidates"
 
-    def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
+    def draw_block(self, rng: np.random.Generator, n: int) -> Block:
         p = self.params
-        passages = self.words(self.ids(rng, (n, p.passage_len)))
-        mentions = self.words(self.ids(rng, n))
-        descriptions = self.words(self.ids(rng, (n, p.num_candidates, p.description_len)))
+        passages = self.ids(rng, (n, p.passage_len))
+        mentions = self.ids(rng, (n, 1))
+        descriptions = self.ids(rng, (n, p.num_candidates, p.description_len))
         # the mention sits in the first half; distractor clues come from the far second half
-        at = rng.integers(p.window, p.passage_len // 2 - p.window, size=n).tolist()
-        correct = rng.integers(0, p.num_candidates, size=n).tolist()
-        near = rng.random((n, 2 * p.window)).argsort(axis=1).tolist()
-        far = rng.integers(p.passage_len // 2 + p.window, p.passage_len, size=(n, p.num_candidates, p.clues)).tolist()
-        slot = rng.random((n, p.num_candidates, p.description_len)).argsort(axis=2)[:, :, : p.clues].tolist()
-        out = []
-        for passage, mention, descs, pos, c, nr, fr, sl in zip(
-            passages, mentions, descriptions, at, correct, near, far, slot
-        ):
-            passage[pos] = mention
-            around = passage[pos - p.window : pos] + passage[pos + 1 : pos + 1 + p.window]
-            for i, desc in enumerate(descs):
-                source = [around[j] for j in nr[: p.clues]] if i == c else [passage[j] for j in fr[i]]
-                for s, token in zip(sl[i], source):
-                    desc[s] = token
-            out.append({"context": passage, "question": [mention], "options": descs})
-        return out
+        at = rng.integers(p.window, p.passage_len // 2 - p.window, size=n)
+        correct = rng.integers(0, p.num_candidates, size=n)
+        near = rng.random((n, 2 * p.window)).argsort(axis=1)
+        far = rng.integers(p.passage_len // 2 + p.window, p.passage_len, size=(n, p.num_candidates, p.clues))
+        slot = rng.random((n, p.num_candidates, p.description_len)).argsort(axis=2)[:, :, : p.clues]
+        rows = np.arange(n)
+        passages[rows, at] = mentions[:, 0]
+        sides = np.concatenate([np.arange(-p.window, 0), np.arange(1, p.window + 1)])
+        around = np.take_along_axis(passages, at[:, None] + sides, axis=1)
+        clues = passages[rows[:, None, None], far]
+        clues[rows, correct] = np.take_along_axis(around, near[:, : p.clues], axis=1)
+        np.put_along_axis(descriptions, slot, clues, axis=2)
+        return {"context": TokenIds(passages), "question": TokenIds(mentions), "options": TokenIds(descriptions)}
 
     def rule(self, inputs: Inputs) -> int:
         around = mention_window(inputs["context"], inputs["question"], self.params.window)
         return argmax_first(overlaps(around, inputs["options"]))
 
-    def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
-        return [("Passage", " ".join(inputs["context"])), ("Mention", " ".join(inputs["question"]))]
+    def rule_block(self, block: Block) -> np.ndarray:
+        """`mention_window` row by row (no mention: no window), then the first option with the most overlap."""
+        passage, mention, w = block["context"], block["question"].ids, self.params.window
+        starts = span_matches(passage, mention)
+        at, end = starts.argmax(axis=1)[:, None], starts.argmax(axis=1)[:, None] + mention.shape[1]
+        places = np.arange(passage.ids.shape[1])
+        window = ((places >= at - w) & (places < at)) | ((places >= end) & (places < end + w))
+        window &= starts.any(axis=1)[:, None] & passage.valid
+        return overlap_counts(passage.ids, window, block["options"].ids).argmax(axis=1)
 
     def real_inputs(self, example: RealExample) -> Inputs:
         """The context is the passage and the choices the candidates' descriptions; the mention is the question

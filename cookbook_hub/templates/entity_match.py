@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pydantic
 from pydantic import PositiveInt
 
-from cookbook_hub.templates.base import ChoiceTemplate, Inputs, RealExample, Tokens, params_dataclass, words
+from cookbook_hub.templates.base import Block, ChoiceTemplate, Inputs, RealExample, Tokens, params_dataclass, words
 from cookbook_hub.templates.registry import register
+from cookbook_hub.tokens.ids import TokenIds, join_flat
 
 FIELD_BREAK = re.compile(r"[|;\n]")
 
@@ -75,32 +78,47 @@ class EntityMatch(ChoiceTemplate):
     real_kinds = ("yes_no",)
     real_mapping = "context -> record 1, question -> record 2 (`name: value` fields split on `|`, `;`, lines); yes/no"
 
-    def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
+    def draw_block(self, rng: np.random.Generator, n: int) -> Block:
         p = self.params
         k = p.num_attributes
-        attributes = self.words(self.distinct_ids(rng, n, k))
-        left = self.words(self.ids(rng, (n, k, p.value_len)))
-        right = self.words(self.ids(rng, (n, k, p.value_len)))
-        is_match = (rng.random(n) < 0.5).tolist()
+        attributes = self.distinct_ids(rng, n, k)
+        left = self.ids(rng, (n, k, p.value_len))
+        right = self.ids(rng, (n, k, p.value_len))
+        is_match = rng.random(n) < 0.5
         # a match keeps a strict majority equal; a non-match at most half
         majority = k // 2 + 1
-        kept_match = rng.integers(majority, k + 1, size=n).tolist()
-        kept_other = rng.integers(0, k - majority + 1, size=n).tolist()
-        order = rng.random((n, k)).argsort(axis=1).tolist()
-        out = []
-        for attrs, lv, rv, match, km, ko, perm in zip(attributes, left, right, is_match, kept_match, kept_other, order):
-            for i in perm[: km if match else ko]:
-                rv[i] = list(lv[i])
-            out.append({"attributes": attrs, "left": lv, "right": rv})
-        return out
+        kept_match = rng.integers(majority, k + 1, size=n)
+        kept_other = rng.integers(0, k - majority + 1, size=n)
+        order = rng.random((n, k)).argsort(axis=1)
+        # the attributes at the first `kept` places of `order` get the left record's value
+        copied = np.zeros((n, k), dtype=bool)
+        kept = np.where(is_match, kept_match, kept_other)
+        np.put_along_axis(copied, order, np.arange(k) < kept[:, None], axis=1)
+        right[copied] = left[copied]
+        return {"attributes": TokenIds(attributes), "left": TokenIds(left), "right": TokenIds(right)}
 
     def rule(self, inputs: Inputs) -> int:
         equal = sum(a == b for a, b in zip(inputs["left"], inputs["right"]))
         return int(equal * 2 > len(inputs["attributes"]))
 
+    def rule_block(self, block: Block) -> np.ndarray:
+        equal = (block["left"].ids == block["right"].ids).all(axis=2).sum(axis=1)
+        return (equal * 2 > block["attributes"].ids.shape[1]).astype(np.int64)
+
     def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
         attrs = inputs["attributes"]
         return [("Record 1", render_record(attrs, inputs["left"])), ("Record 2", render_record(attrs, inputs["right"]))]
+
+    def section_columns(self, block: Block, inputs: dict[str, pa.Array]) -> list[tuple[str, pa.StringArray]]:
+        """`render_record` for a whole block."""
+        attributes = block["attributes"].ids
+        names = self.vocabulary_arrow.take(attributes.reshape(-1))
+        offsets = np.arange(len(attributes) + 1) * attributes.shape[1]
+        records = []
+        for label, side in (("Record 1", "left"), ("Record 2", "right")):
+            fields = pc.binary_join_element_wise(names, inputs[side].values, ": ")  # one value text per attribute
+            records.append((label, join_flat(fields, offsets, " | ")))
+        return records
 
     def real_inputs(self, example: RealExample) -> Inputs:
         """The context and the question are the two records, compared attribute by attribute over the names

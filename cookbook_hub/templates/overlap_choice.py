@@ -7,6 +7,7 @@ import pydantic
 from pydantic import PositiveInt
 
 from cookbook_hub.templates.base import (
+    Block,
     ChoiceTemplate,
     Inputs,
     RealExample,
@@ -16,6 +17,7 @@ from cookbook_hub.templates.base import (
     words,
 )
 from cookbook_hub.templates.registry import register
+from cookbook_hub.tokens.ids import TokenIds, overlap_counts
 
 
 @params_dataclass
@@ -65,28 +67,31 @@ class OverlapChoice(ChoiceTemplate):
     fields = {"question": "tokens", "options": "token_lists"}
     example_params = {"question_len": 6, "option_len": 3, "num_options": 4, "overlap": 2}
     distinct_param = "question_len"
+    section_fields = (("Question", "question"),)
 
     real_kinds = ("choice", "yes_no")
     real_mapping = "context + question -> question, choices -> options"
 
-    def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
+    def draw_block(self, rng: np.random.Generator, n: int) -> Block:
         p = self.params
-        questions = self.words(self.distinct_ids(rng, n, p.question_len))
-        options = self.words(self.ids(rng, (n, p.num_options, p.option_len)))
-        correct = rng.integers(0, p.num_options, size=n).tolist()
-        picks = rng.random((n, p.question_len)).argsort(axis=1)[:, : p.overlap].tolist()
-        slots = rng.random((n, p.option_len)).argsort(axis=1)[:, : p.overlap].tolist()
-        for question, opts, c, pick, slot in zip(questions, options, correct, picks, slots):
-            for q_pos, o_pos in zip(pick, slot):
-                opts[c][o_pos] = question[q_pos]
-        return [{"question": q, "options": o} for q, o in zip(questions, options)]
+        questions = self.distinct_ids(rng, n, p.question_len)
+        options = self.ids(rng, (n, p.num_options, p.option_len))
+        correct = rng.integers(0, p.num_options, size=n)
+        picks = rng.random((n, p.question_len)).argsort(axis=1)[:, : p.overlap]
+        slots = rng.random((n, p.option_len)).argsort(axis=1)[:, : p.overlap]
+        rows = np.arange(n)
+        chosen = options[rows, correct]
+        np.put_along_axis(chosen, slots, np.take_along_axis(questions, picks, axis=1), axis=1)
+        options[rows, correct] = chosen
+        return {"question": TokenIds(questions), "options": TokenIds(options)}
 
     def rule(self, inputs: Inputs) -> int:
         question = inputs["question"]
         return argmax_first(overlaps(question, inputs["options"]))
 
-    def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
-        return [("Question", " ".join(inputs["question"]))]
+    def rule_block(self, block: Block) -> np.ndarray:
+        question = block["question"]
+        return overlap_counts(question.ids, question.valid, block["options"].ids).argmax(axis=1)
 
     def real_inputs(self, example: RealExample) -> Inputs:
         return {

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from cookbook_hub.templates.base import Inputs, Tokens
 from cookbook_hub.templates.registry import register
 from cookbook_hub.templates.sequence import SequenceTemplate
+from cookbook_hub.tokens.ids import TokenIds
 
 
 @register
@@ -27,3 +30,6 @@ class Reverse(SequenceTemplate):
 
     def rule(self, inputs: Inputs) -> Tokens:
         return list(reversed(inputs["context"]))
+
+    def order_keys(self, context: TokenIds) -> np.ndarray:
+        return np.broadcast_to(-np.arange(context.ids.shape[1]), context.ids.shape)

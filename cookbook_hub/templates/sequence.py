@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from pydantic import PositiveInt
 
-from cookbook_hub.templates.base import Inputs, RangeChecks, Template, params_dataclass
+from cookbook_hub.templates.base import Block, RangeChecks, Template, params_dataclass
+from cookbook_hub.tokens.ids import TokenIds
 
 
 @params_dataclass
@@ -25,12 +26,20 @@ class SequenceTemplate(Template):
     Params = SequenceParams
     fields = {"context": "tokens"}
     example_params = {"min_len": 4, "max_len": 6}
+    section_fields = (("Text", "context"),)
 
-    def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
+    def draw_block(self, rng: np.random.Generator, n: int) -> Block:
         p = self.params
         lengths = self.lengths(rng, p.min_len, p.max_len, n)
-        texts = self.words(self.ids(rng, (n, p.max_len)))
-        return [{"context": text[:length]} for text, length in zip(texts, lengths)]
+        return {"context": TokenIds(self.ids(rng, (n, p.max_len)), lengths)}
 
-    def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
-        return [("Text", " ".join(inputs["context"]))]
+    def rule_block(self, block: Block) -> TokenIds:
+        """Each row's tokens, reordered by `order_keys` (ties keep their order)."""
+        context = block["context"]
+        keys = np.where(context.valid, self.order_keys(context), np.iinfo(np.int64).max)
+        order = np.argsort(keys, axis=1, kind="stable")
+        return TokenIds(np.take_along_axis(context.ids, order, axis=1), context.lengths)
+
+    def order_keys(self, context: TokenIds) -> np.ndarray:
+        """(n, width) keys whose ascending order is the answer's order of each row's tokens."""
+        raise NotImplementedError

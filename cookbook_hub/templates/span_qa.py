@@ -7,6 +7,7 @@ import pydantic
 from pydantic import PositiveInt
 
 from cookbook_hub.templates.base import (
+    Block,
     Inputs,
     RangeChecks,
     RealExample,
@@ -17,6 +18,7 @@ from cookbook_hub.templates.base import (
     words,
 )
 from cookbook_hub.templates.registry import register
+from cookbook_hub.tokens.ids import TokenIds, contains, span_matches
 
 
 @params_dataclass
@@ -53,6 +55,17 @@ def best_window(context: Tokens, question: Tokens) -> int:
     return int(np.argmax(sums))
 
 
+def fullest_window(context: TokenIds, question: np.ndarray) -> np.ndarray:
+    """`best_window`'s fallback over a block: per row, the first window of the question's width holding the
+    most question tokens."""
+    width, room = question.shape[1], context.ids.shape[1] - question.shape[1] + 1
+    hits = contains(question, np.ones(question.shape, dtype=bool), context.ids) & context.valid
+    sums = np.cumsum(np.pad(hits, ((0, 0), (1, 0))), axis=1)
+    windows = sums[:, width:] - sums[:, :room]  # question tokens in the window starting at each position
+    windows[np.arange(room) > context.lengths[:, None] - width] = -1
+    return windows.argmax(axis=1)
+
+
 @register
 class SpanQA(Template):
     """Answer with the span that follows the question's tokens in the document.
@@ -80,29 +93,38 @@ class SpanQA(Template):
     fields = {"context": "tokens", "question": "tokens"}
     example_params = {"context_min_len": 10, "context_max_len": 14, "question_len": 2, "answer_len": 2}
     distinct_param = "question_len"
+    section_fields = (("Document", "context"), ("Question", "question"))
 
     real_kinds = ("extractive",)
     real_mapping = "context -> document, question -> question; answer: the span's words"
 
-    def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
+    def draw_block(self, rng: np.random.Generator, n: int) -> Block:
         p = self.params
         lengths = self.lengths(rng, p.context_min_len, p.context_max_len, n)
-        docs = self.words(self.ids(rng, (n, p.context_max_len)))
+        docs = self.ids(rng, (n, p.context_max_len))
         span = p.question_len + p.answer_len
-        starts = (rng.random(n) * (np.array(lengths) - span + 1)).astype(np.int64).tolist()
-        out = []
-        for doc, length, start in zip(docs, lengths, starts):
-            context = doc[:length]
-            out.append({"context": context, "question": context[start : start + p.question_len]})
-        return out
+        starts = (rng.random(n) * (lengths - span + 1)).astype(np.int64)
+        question = np.take_along_axis(docs, starts[:, None] + np.arange(p.question_len), axis=1)
+        return {"context": TokenIds(docs, lengths), "question": TokenIds(question)}
 
     def rule(self, inputs: Inputs) -> Tokens:
         context, question = inputs["context"], inputs["question"]
         start = best_window(context, question) + len(question)
         return context[start : start + self.params.answer_len]
 
-    def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
-        return [("Document", " ".join(inputs["context"])), ("Question", " ".join(inputs["question"]))]
+    def rule_block(self, block: Block) -> TokenIds:
+        """`best_window` row by row (first exact match, else the first window with the most question tokens),
+        then the `answer_len` tokens after it."""
+        context, question = block["context"], block["question"].ids
+        exact = span_matches(context, question)
+        at = exact.argmax(axis=1)
+        missing = np.flatnonzero(~exact.any(axis=1))
+        if missing.size:
+            at[missing] = fullest_window(context.rows_at(missing), question[missing])
+        start = at + question.shape[1]
+        size = self.params.answer_len
+        cols = np.minimum(start[:, None] + np.arange(size), context.ids.shape[1] - 1)
+        return TokenIds(np.take_along_axis(context.ids, cols, axis=1), np.clip(context.lengths - start, 0, size))
 
     def real_inputs(self, example: RealExample) -> Inputs:
         return {"context": words(example.context), "question": words(example.question)}

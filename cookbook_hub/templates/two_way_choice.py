@@ -6,8 +6,17 @@ import numpy as np
 import pydantic
 from pydantic import PositiveInt
 
-from cookbook_hub.templates.base import ChoiceTemplate, Inputs, RealExample, argmax_first, params_dataclass, words
+from cookbook_hub.templates.base import (
+    Block,
+    ChoiceTemplate,
+    Inputs,
+    RealExample,
+    argmax_first,
+    params_dataclass,
+    words,
+)
 from cookbook_hub.templates.registry import register
+from cookbook_hub.tokens.ids import TokenIds, contains, distinct
 
 
 @params_dataclass
@@ -51,24 +60,26 @@ class TwoWayChoice(ChoiceTemplate):
     fields = {"question": "tokens", "options": "token_lists"}
     example_params = {"goal_len": 6, "solution_len": 5, "diff_len": 1}
     distinct_param = "goal_len"
+    section_fields = (("Goal", "question"),)
 
     real_kinds = ("choice", "yes_no")
     real_mapping = "context + question -> goal, choices -> solutions"
 
-    def draw(self, rng: np.random.Generator, n: int) -> list[Inputs]:
+    def draw_block(self, rng: np.random.Generator, n: int) -> Block:
         p = self.params
-        goals = self.words(self.distinct_ids(rng, n, p.goal_len))
-        bases = self.words(self.ids(rng, (n, p.solution_len)))
-        wrong = self.words(self.ids(rng, (n, p.diff_len)))
-        picks = rng.random((n, p.goal_len)).argsort(axis=1)[:, : p.diff_len].tolist()
-        starts = rng.integers(0, p.solution_len - p.diff_len + 1, size=n).tolist()
-        correct = rng.integers(0, 2, size=n).tolist()
-        out = []
-        for goal, base, bad, pick, start, c in zip(goals, bases, wrong, picks, starts, correct):
-            good = base[:start] + [goal[i] for i in pick] + base[start + p.diff_len :]
-            worse = base[:start] + bad + base[start + p.diff_len :]
-            out.append({"question": goal, "options": [good, worse] if c == 0 else [worse, good]})
-        return out
+        goals = self.distinct_ids(rng, n, p.goal_len)
+        bases = self.ids(rng, (n, p.solution_len))
+        wrong = self.ids(rng, (n, p.diff_len))
+        picks = rng.random((n, p.goal_len)).argsort(axis=1)[:, : p.diff_len]
+        starts = rng.integers(0, p.solution_len - p.diff_len + 1, size=n)
+        correct = rng.integers(0, 2, size=n)
+        cols = starts[:, None] + np.arange(p.diff_len)
+        good, worse = bases.copy(), bases
+        np.put_along_axis(good, cols, np.take_along_axis(goals, picks, axis=1), axis=1)
+        np.put_along_axis(worse, cols, wrong, axis=1)
+        first = (correct == 0)[:, None]
+        options = np.stack([np.where(first, good, worse), np.where(first, worse, good)], axis=1)
+        return {"question": TokenIds(goals), "options": TokenIds(options)}
 
     def rule(self, inputs: Inputs) -> int:
         goal = set(inputs["question"])
@@ -79,8 +90,18 @@ class TwoWayChoice(ChoiceTemplate):
             scores.append(len((option - others) & goal))
         return argmax_first(scores)
 
-    def sections(self, inputs: Inputs) -> list[tuple[str, str]]:
-        return [("Goal", " ".join(inputs["question"]))]
+    def rule_block(self, block: Block) -> np.ndarray:
+        """Per option, its distinct tokens that no other option has and the goal has; the first best option."""
+        goal, options = block["question"], block["options"].ids
+        n, k = options.shape[:2]
+        others = ~np.eye(k, dtype=bool)
+        scores = np.zeros((n, k), dtype=np.int64)
+        for i in range(k):
+            option, first = distinct(options[:, i])
+            rest = options[:, others[i]].reshape(n, -1)
+            shared = contains(rest, np.ones(rest.shape, dtype=bool), option)
+            scores[:, i] = (contains(goal.ids, goal.valid, option) & first & ~shared).sum(axis=1)
+        return scores.argmax(axis=1)
 
     def real_inputs(self, example: RealExample) -> Inputs:
         return {

@@ -10,12 +10,10 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-
-import numpy as np
 
 from cookbook_hub.errors import TokenSpaceError
 
@@ -43,7 +41,6 @@ class TokenSpace:
 
     name: str
     tokens: tuple[str, ...]
-    _array: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if len(set(self.tokens)) != len(self.tokens):
@@ -59,7 +56,6 @@ class TokenSpace:
                 f"token space {self.name!r} has {len(self.tokens)} usable tokens, fewer than {MIN_TOKENS}",
                 fix="use a larger vocabulary or relax --min-length/--max-length",
             )
-        object.__setattr__(self, "_array", np.array(self.tokens, dtype=object))
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -69,10 +65,6 @@ class TokenSpace:
         """Name, size and sha256 of the newline-joined token list."""
         digest = hashlib.sha256("\n".join(self.tokens).encode("utf-8")).hexdigest()
         return TokenSpaceIdentity(self.name, len(self.tokens), digest)
-
-    def lookup(self, ids: np.ndarray) -> list:
-        """Map an integer array of token ids to (nested) Python lists of token strings."""
-        return self._array[ids].tolist()
 
     @classmethod
     def from_file(cls, path: str | Path, name: str | None = None) -> TokenSpace:
@@ -182,7 +174,11 @@ def resolve_token_space(spec: str | Path | TokenSpace | None) -> TokenSpace:
             "empty token space", fix="use 'default', a tokenizer folder, a .gguf file or a .txt token list"
         )
     path = Path(spec)
-    if not path.exists():
+    try:
+        found = path.exists()
+    except (OSError, ValueError):  # a name too long for the filesystem, a NUL byte
+        found = False
+    if not found:
         raise TokenSpaceError(
             f"unknown token space {str(spec)!r}: not 'default' and no such path",
             fix="use 'default', a tokenizer folder, a .gguf file or a .txt token list",

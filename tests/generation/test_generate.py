@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import datasets
@@ -13,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from cookbook_hub.errors import OutputExistsError, ParameterError
-from cookbook_hub.generation.generate import CHUNK_ROWS, batch_for, chunks, generate, iter_batches
+from cookbook_hub.generation.generate import CHUNK_ROWS, IN_FLIGHT, batch_for, chunks, generate, iter_batches
 from cookbook_hub.generation.rows import decode_inputs, features
 from cookbook_hub.generation.sources import TemplateSource
 from cookbook_hub.templates import get_template
@@ -119,6 +120,33 @@ def test_two_processes_give_the_same_rows_as_one(tmp_path, small_copy):
     assert read_parquet(tmp_path / "one.parquet").equals(expected_table(small_copy, n))
 
 
+class MarkingSource:
+    """`copy`'s rows, leaving a file behind in `folder` for every chunk a worker is asked for."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.inner = folder, TemplateSource(get_template("copy", {"min_len": 1, "max_len": 2}), 0, "plain")
+        self.schema = self.inner.schema
+
+    def batch(self, positions: range) -> pa.RecordBatch:
+        (self.folder / str(positions.start)).touch()
+        return self.inner.batch(positions)
+
+    def provenance(self) -> dict:
+        return self.inner.provenance()
+
+
+def test_workers_run_only_a_few_chunks_ahead_of_the_writer(tmp_path):
+    """Batches do not pile up in the writing process when the workers are faster than the writer."""
+    pieces = 12
+    batches = iter_batches(MarkingSource(tmp_path), range(pieces * CHUNK_ROWS), num_proc=2)
+    first = next(batches)
+    time.sleep(2)  # a slow writer: the workers, idle, must not have gone on
+    assert len(list(tmp_path.iterdir())) <= IN_FLIGHT * 2 + 1 < pieces
+    rest = list(batches)
+    assert [b.num_rows for b in [first, *rest]] == [CHUNK_ROWS] * pieces
+    assert len(list(tmp_path.iterdir())) == pieces
+
+
 def test_shards_concatenate_to_the_single_run(tmp_path):
     template = get_template("key_value", {"min_pairs": 2, "max_pairs": 4})
     n = 5000
@@ -206,18 +234,18 @@ def test_existing_output_is_refused_then_overwritten(tmp_path, small_copy, name)
 
 def failing_draw(monkeypatch, template, exc: BaseException, folder):
     """Make the template fail after its first chunk; record the folder's content at that moment."""
-    real = template.draw
+    real = template.draw_block
     seen: dict[str, list[str]] = {}
     calls = [0]
 
-    def draw(rng, n):
+    def draw_block(rng, n):
         calls[0] += 1
         if calls[0] > CHUNK_ROWS // BLOCK_SIZE:
             seen["during"] = names_in(folder)
             raise exc
         return real(rng, n)
 
-    monkeypatch.setattr(template, "draw", draw)
+    monkeypatch.setattr(template, "draw_block", draw_block)
     return seen
 
 

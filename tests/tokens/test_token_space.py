@@ -99,13 +99,6 @@ def test_resolve_default_needs_no_file_and_is_cached():
     assert resolve_token_space(space) is space
 
 
-def test_lookup_maps_nested_id_arrays_to_tokens():
-    np = pytest.importorskip("numpy")
-    space = default_token_space()
-    ids = np.array([[0, 1], [2, len(space) - 1]])
-    assert space.lookup(ids) == [[space.tokens[0], space.tokens[1]], [space.tokens[2], space.tokens[-1]]]
-
-
 # --- .txt token lists ----------------------------------------------------------------------------
 
 
