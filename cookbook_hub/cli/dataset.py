@@ -8,6 +8,10 @@ from typing import Annotated
 import typer
 
 from cookbook_hub.cli.options import stdout, user_errors
+from cookbook_hub.dataset.parts import MAX_SHARD_ROWS
+from cookbook_hub.errors import ParameterError
+
+ENGINES = ("local", "ray")
 
 
 @user_errors
@@ -19,36 +23,90 @@ def build_cmd(
     n: Annotated[
         int | None, typer.Option("-n", help="Rows: the recipe's size, or per template for 'templates'.")
     ] = None,
-    num_proc: Annotated[int, typer.Option("--num-proc", "-p", help="Worker processes.")] = 1,
+    num_proc: Annotated[
+        int, typer.Option("--num-proc", "-p", help="Worker processes (with --engine ray and no address: Ray CPUs).")
+    ] = 1,
     repo_id: Annotated[
         str | None, typer.Option("--repo-id", help="Hub id <namespace>/<name> used in the card's load_dataset snippet.")
     ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing folder.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    shard: Annotated[
+        str | None,
+        typer.Option("--shard", help="K/N: job K (0-based) of N writes its share of the files into OUT.parts."),
+    ] = None,
+    assemble_: Annotated[
+        bool,
+        typer.Option("--assemble", help="Check the files all --shard jobs wrote, then write OUT with card + manifest."),
+    ] = False,
+    engine: Annotated[
+        str, typer.Option("--engine", help="local (this machine), or ray (one Ray task per Parquet file).")
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option("--ray-address", help="Ray cluster HOST:PORT, or 'auto' on a node of a running cluster."),
+    ] = None,
+    shard_rows: Annotated[
+        int, typer.Option("--shard-rows", help="Most rows per Parquet file (the unit of --shard and Ray tasks).")
+    ] = MAX_SHARD_ROWS,
 ) -> None:
     """Build a recipe or the template set into a Hub-ready dataset folder (Parquet + card).
 
     Example: cookbook-hub build gpt4all --out data/gpt4all --num-proc 2
+    On a Ray cluster: cookbook-hub build gpt4all --engine ray --ray-address auto --out /shared/gpt4all
+    Slurm array: cookbook-hub build gpt4all --shard $SLURM_ARRAY_TASK_ID/8 --out /shared/gpt4all, then
+    cookbook-hub build gpt4all --assemble --out /shared/gpt4all
     """
     from cookbook_hub.card.dataset_card import write_dataset_card
-    from cookbook_hub.dataset.builder import build
     from cookbook_hub.hub.targets import check_repo_id
+    from cookbook_hub.recipes.limits import check_rows
 
+    check_build_options(engine, shard, assemble_, ray_address)
+    if n is not None:
+        check_rows(n, "-n")
     if repo_id is not None:
         check_repo_id(repo_id)
-    result = build(
-        spec,
-        out,
-        n=n,
-        num_proc=num_proc,
-        overwrite=overwrite,
-        progress=not quiet,
-        finish=lambda folder: write_dataset_card(folder, repo_id),
-    )
+    common = {"n": n, "max_shard_rows": shard_rows, "overwrite": overwrite}
+    finish = lambda folder: write_dataset_card(folder, repo_id)  # noqa: E731
+    if shard is not None:
+        from cookbook_hub.dataset.assemble import build_shard
+        from cookbook_hub.tokens.sampling import Shard
+
+        job = Shard.parse(shard)
+        staged = build_shard(spec, out, job, num_proc=num_proc, progress=not quiet, **common)
+        wrote = f"wrote {len(staged.files)} files, {staged.rows:,} rows into {staged.parts}"
+        stdout.print(f"shard {job.index}/{job.count}: {wrote}")
+        return
+    if assemble_:
+        from cookbook_hub.dataset.assemble import assemble
+
+        result = assemble(spec, out, finish=finish, **common)
+    elif engine == "ray":
+        from cookbook_hub.dataset.ray_engine import build_ray
+
+        workers = num_proc if ray_address is None else None
+        result = build_ray(spec, out, address=ray_address, workers=workers, progress=not quiet, finish=finish, **common)
+    else:
+        from cookbook_hub.dataset.builder import build
+
+        result = build(spec, out, num_proc=num_proc, progress=not quiet, finish=finish, **common)
     for name, splits in result.configs.items():
         sizes = ", ".join(f"{split} {rows:,}" for split, rows in splits.items())
         stdout.print(f"{name}: {sizes}")
     stdout.print(f"built {result.kind} into {result.path}")
+
+
+def check_build_options(engine: str, shard: str | None, assemble_: bool, ray_address: str | None) -> None:
+    """Refuse combinations of build options that mean nothing together."""
+    fix = "see `cookbook-hub build --help`"
+    if engine not in ENGINES:
+        raise ParameterError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}", fix=fix)
+    if shard is not None and assemble_:
+        raise ParameterError("--shard and --assemble are separate steps", fix="run the --shard jobs, then --assemble")
+    if engine == "ray" and (shard is not None or assemble_):
+        raise ParameterError("--engine ray runs every shard and assembles by itself", fix="drop --shard/--assemble")
+    if ray_address is not None and engine != "ray":
+        raise ParameterError("--ray-address needs --engine ray", fix="add --engine ray")
 
 
 @user_errors

@@ -8,46 +8,29 @@ place only when complete, card included: `build(..., finish=write_dataset_card)`
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from cookbook_hub import __version__
+from cookbook_hub.dataset.parts import MAX_SHARD_ROWS, Part, local_out, plan_parts, write_part
 from cookbook_hub.dataset.plan import ConfigPlan, plan_build
 from cookbook_hub.folders import DatasetFolder
 from cookbook_hub.fs import atomic_path
-from cookbook_hub.generation.generate import iter_batches
-from cookbook_hub.generation.writers import text_bytes, with_provenance
-from cookbook_hub.tokens.sampling import Shard
-
-MAX_SHARD_ROWS = 500_000
 
 
-
-def write_split(plan: ConfigPlan, split: str, folder: Path, num_proc: int, max_shard_rows: int, bar: tqdm) -> dict:
-    """Write one split of a config as Parquet shards; return its manifest entry."""
-    source = plan.source(split)
-    rows = plan.split_rows[split]
-    count = max(1, math.ceil(rows / max_shard_rows))
-    meta = {"generator": f"cookbook-hub {__version__}", "config": plan.name, **source.provenance()}
-    schema = with_provenance(source.schema, meta)
-    entry: dict[str, Any] = {"num_examples": rows, "num_bytes": 0, "text_bytes": 0, "files": []}
-    (folder / plan.name).mkdir(parents=True, exist_ok=True)
-    for k in range(count):
-        rel = DatasetFolder.shard(plan.name, split, k, count)
-        with pq.ParquetWriter(folder / rel, schema, compression="zstd") as writer:
-            for batch in iter_batches(source, Shard(k, count).range(rows), num_proc):
-                writer.write_batch(batch)
-                entry["num_bytes"] += batch.nbytes
-                entry["text_bytes"] += text_bytes(batch)
-                bar.update(batch.num_rows)
-        entry["files"].append(rel)
-    return entry
+def split_entry(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The manifest entry of one split from the records of its parts, in file order."""
+    return {
+        "num_examples": sum(r["num_examples"] for r in records),
+        "num_bytes": sum(r["num_bytes"] for r in records),
+        "text_bytes": sum(r["text_bytes"] for r in records),
+        "files": [r["file"] for r in records],
+        "shards": [{"file": r["file"], "num_examples": r["num_examples"], "sha256": r["sha256"]} for r in records],
+    }
 
 
 def config_manifest(plan: ConfigPlan, splits: dict[str, dict]) -> dict[str, Any]:
@@ -86,6 +69,13 @@ class BuildResult:
     kind: str
     configs: dict[str, dict[str, int]]
 
+    @classmethod
+    def of(cls, path: Path, manifest: dict[str, Any]) -> BuildResult:
+        """The result of a build whose manifest is `manifest`."""
+        configs = manifest["configs"]
+        sizes = {name: {s: e["num_examples"] for s, e in c["splits"].items()} for name, c in configs.items()}
+        return cls(path, manifest["kind"], sizes)
+
 
 def build(
     spec: str,
@@ -103,26 +93,39 @@ def build(
     `finish(folder)` runs on the complete folder before it is moved into place: the commands pass
     `cookbook_hub.card.dataset_card.write_dataset_card`, so the folder appears with its card or not at all.
     """
-    out = Path(out)
+    out = local_out(out)
     kind, plans = plan_build(spec, n)
-    total = sum(sum(p.split_rows.values()) for p in plans)
+    parts = plan_parts(plans, max_shard_rows)
+    total = sum(len(p.positions) for p in parts)
+    with atomic_path(out, overwrite) as tmp, tqdm(total=total, unit="rows", disable=not progress, desc="build") as bar:
+        tmp.mkdir()
+        records, split, source = {}, None, None
+        for part in parts:  # config by config, split by split: one row source per split, made once
+            plan = next(p for p in plans if p.name == part.config)
+            if (part.config, part.split) != split:
+                split, source = (part.config, part.split), plan.source(part.split)
+            records[part.rel] = write_part(plan, part, tmp, source=source, num_proc=num_proc, bar=bar)
+        manifest = write_manifest(tmp, kind, plans, parts, records)
+        if finish is not None:
+            finish(tmp)
+    return BuildResult.of(out, manifest)
+
+
+def write_manifest(
+    folder: Path, kind: str, plans: list[ConfigPlan], parts: list[Part], records: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """Write the build manifest of a folder whose parts are all written (`records` by file); return it."""
     manifest: dict[str, Any] = {
         "generator": {"name": "cookbook-hub", "version": __version__},
         "kind": kind,
         "configs": {},
     }
-    with atomic_path(out, overwrite) as tmp, tqdm(total=total, unit="rows", disable=not progress, desc="build") as bar:
-        tmp.mkdir()
-        for plan in plans:
-            splits = {
-                split: write_split(plan, split, tmp, num_proc, max_shard_rows, bar)
-                for split, rows in plan.split_rows.items()
-                if rows > 0
-            }
-            manifest["configs"][plan.name] = config_manifest(plan, splits)
-        DatasetFolder(tmp).write_manifest(manifest)
-        if finish is not None:
-            finish(tmp)
-    sizes = {name: {s: e["num_examples"] for s, e in c["splits"].items()} for name, c in manifest["configs"].items()}
-    return BuildResult(out, kind, sizes)
-
+    for plan in plans:
+        splits = {
+            split: split_entry([records[p.rel] for p in parts if (p.config, p.split) == (plan.name, split)])
+            for split, rows in plan.split_rows.items()
+            if rows > 0
+        }
+        manifest["configs"][plan.name] = config_manifest(plan, splits)
+    DatasetFolder(folder).write_manifest(manifest)
+    return manifest

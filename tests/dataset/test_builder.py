@@ -12,13 +12,13 @@ from pathlib import Path
 import datasets
 import pyarrow as pa
 import pytest
+from cookbook_hub._dataset_scripts.cookbook_templates import CookbookTemplates, CookbookTemplatesConfig
 
 from cookbook_hub.errors import ParameterError, UnknownNameError
 from cookbook_hub.generation.generate import CHUNK_ROWS, batch_for
 from cookbook_hub.generation.rows import features
 from cookbook_hub.templates import get_template, template_names
 from cookbook_hub.tokens.sampling import SPLIT_OFFSETS
-from dataset_scripts.cookbook_templates import CookbookTemplates, CookbookTemplatesConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SMALL_COPY = {"min_len": 2, "max_len": 4}
@@ -225,15 +225,15 @@ def test_wheel_ships_the_builder_and_the_default_tokens(tmp_path):
     (wheel,) = dist.glob("cookbook_hub-*.whl")
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
-        assert "dataset_scripts/cookbook_templates.py" in names
-        assert "dataset_scripts/__init__.py" in names
+        assert "cookbook_hub/_dataset_scripts/cookbook_templates.py" in names
+        assert "cookbook_hub/_dataset_scripts/__init__.py" in names
         assert "cookbook_hub/tokens/default_tokens.txt" in names
         assert "cookbook_hub/templates/span_qa.py" in names
         assert not any(n.startswith("tests/") for n in names)
         zf.extractall(tmp_path / "site")
     cache = str(tmp_path / "cache")
     code = (
-        "import cookbook_hub, dataset_scripts.cookbook_templates as m;"
+        "import cookbook_hub, cookbook_hub._dataset_scripts.cookbook_templates as m;"
         "from cookbook_hub.tokens.space import default_token_space;"
         "b = m.CookbookTemplates(config_name='copy', train_size=3, validation_size=0, test_size=0,"
         f" cache_dir={cache!r});"

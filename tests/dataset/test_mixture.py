@@ -222,7 +222,7 @@ def test_seed_changes_the_rows(tmp_path: Path) -> None:
 
 # --- the datasets builder ----------------------------------------------------------------------
 def test_builder_gives_the_same_rows_as_build(tmp_path: Path) -> None:
-    from dataset_scripts.cookbook_mixtures import CookbookMixtures
+    from cookbook_hub._dataset_scripts.cookbook_mixtures import CookbookMixtures
 
     size = 700
     build("gpt4all", tmp_path / "built", n=size, progress=False, finish=write_dataset_card)
@@ -237,7 +237,7 @@ def test_builder_gives_the_same_rows_as_build(tmp_path: Path) -> None:
 
 
 def test_builder_with_a_recipe_file(tmp_path: Path, mix: tuple[Path, Path]) -> None:
-    from dataset_scripts.cookbook_mixtures import CookbookMixtures
+    from cookbook_hub._dataset_scripts.cookbook_mixtures import CookbookMixtures
 
     recipe_path, out = mix
     builder = CookbookMixtures(config_name="doc-qa", recipe=str(recipe_path), cache_dir=str(tmp_path / "cache"))
