@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tiny_models import save_tiny_llama
+from tiny_models import record_hub_id, save_tiny_llama
 
 from cookbook_hub.card.dataset_card import write_dataset_card
 
@@ -238,11 +238,24 @@ def gpt4all_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def trained_adapter(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> Path:
     """A LoRA adapter of the tiny model, trained for two steps by `cookbook-hub train` (so it has a card)."""
+    return train_tiny_adapter(tmp_path_factory.mktemp("adapter"), tiny_model)
+
+
+@pytest.fixture(scope="session")
+def portable_adapter(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> tuple[Path, Path]:
+    """(base, adapter): a copy of the tiny model whose config records the Hub id `tiny-org/tiny-eval-model`, and
+    an adapter trained on it like `trained_adapter`, which names its base by that id (so it can be published)."""
+    root = tmp_path_factory.mktemp("portable")
+    base = record_hub_id(Path(shutil.copytree(tiny_model, root / "base")), "tiny-org/tiny-eval-model")
+    return base, train_tiny_adapter(root, base)
+
+
+def train_tiny_adapter(folder: Path, model: Path) -> Path:
+    """Train a LoRA adapter of `model` for two steps on a tiny copy recipe built into `folder`."""
     from cookbook_hub.dataset.builder import build
     from cookbook_hub.train.config import TrainConfig
     from cookbook_hub.train.trainer import train
 
-    folder = tmp_path_factory.mktemp("adapter")
     recipe = {
         "name": "tiny-copy",
         "version": "0.1.0",
@@ -257,7 +270,7 @@ def trained_adapter(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) 
     config = TrainConfig(
         data=str(data),
         out=str(folder / "adapter"),
-        model=str(tiny_model),
+        model=str(model),
         steps=2,
         batch_size=4,
         max_length=64,

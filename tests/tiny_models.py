@@ -9,6 +9,7 @@ threads each make every matrix product many times slower.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -72,6 +73,13 @@ def save_tiny_llama(folder: Path, tokenizer: Any = None, hidden_size: int = 64, 
     torch.manual_seed(0)
     LlamaForCausalLM(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
+    return folder
+
+
+def record_hub_id(folder: Path, hub_id: str) -> Path:
+    """Record `hub_id` as the model's Hub id in its config.json (`_name_or_path`, as older transformers saved it)."""
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    (folder / "config.json").write_text(json.dumps({**config, "_name_or_path": hub_id}, indent=2), encoding="utf-8")
     return folder
 
 

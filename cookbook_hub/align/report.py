@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from cookbook_hub.eval.realtasks import Example, RealTask, exact_match
+from cookbook_hub.eval.realtasks import RealTask, chance_rate, exact_match
 from cookbook_hub.eval.results import format_score
 from cookbook_hub.folders import AdapterFolder, CardPart
 from cookbook_hub.plots import grouped_bars
@@ -189,13 +189,6 @@ def record_alignment(report: dict[str, Any], folder: str | Path) -> str:
 
 
 # ------------------------------------------------------------------ the rule alone
-
-
-def chance_rate(task: RealTask, examples: Sequence[Example]) -> float:
-    """The accuracy of a uniform random pick among each example's choices (0 for extractive QA)."""
-    if task.kind == "extractive":
-        return 0.0
-    return sum(1 / len(e.choices or ()) for e in examples) / len(examples)
 
 
 def answer_label(task: RealTask, example_choices: Sequence[str] | None, answer: str) -> str:

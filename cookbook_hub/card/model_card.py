@@ -16,10 +16,10 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from cookbook_hub._dataset_scripts.cookbook_templates import CITATION
 from cookbook_hub.card.render import render_card_template
 from cookbook_hub.folders import AdapterFolder, CardPart
 from cookbook_hub.plots import loss_plot
-from dataset_scripts.cookbook_templates import CITATION
 
 TAGS = ["cookbook", "lora", "peft", "synthetic-data"]
 LICENSE = "apache-2.0"
@@ -39,11 +39,35 @@ def logged_losses(log_history: list[dict[str, Any]]) -> list[tuple[int, float]]:
     return [(entry["step"], entry["loss"]) for entry in log_history if "loss" in entry]
 
 
+def base_hub_id(base: Mapping[str, Any]) -> str | None:
+    """The base model's Hub id as training recorded it (folders from before `hub_id` was recorded: the card id,
+    when it is one)."""
+    if "hub_id" in base:
+        return base["hub_id"]
+    return base["card_id"] if "/" in base["card_id"] else None
+
+
+@dataclass(frozen=True)
+class TemplateShare:
+    """A template the adapter was trained on: its rows in the training split and their share."""
+
+    name: str
+    rows: int
+    share: float
+
+
+def template_shares(rows: Mapping[str, int]) -> list[TemplateShare]:
+    """The templates of the training split, most rows first."""
+    total = sum(rows.values())
+    ordered = sorted(rows.items(), key=lambda item: (-item[1], item[0]))
+    return [TemplateShare(name, count, count / total) for name, count in ordered] if total else []
+
+
 def card_data(args: Mapping[str, Any], metadata: Mapping[str, Any]) -> ModelCardData:
     """The card's YAML metadata; `metadata` adds or overrides fields (e.g. `eval_results`, `model_name`)."""
     data = args["data"]
     fields: dict[str, Any] = {
-        "base_model": args["base_model"]["card_id"],
+        "base_model": base_hub_id(args["base_model"]),
         "library_name": "peft",
         "datasets": [data["repo_id"]] if data.get("repo_id") else None,
         "license": LICENSE,
@@ -85,31 +109,46 @@ def render_model_card(
     folder: str | Path,
     *,
     repo_id: str | None = None,
+    revision: str | None = None,
+    local_hub: str | None = None,
 ) -> ModelCard:
     """Render the card of an adapter folder (also draws `loss.png`): training_args.json and metrics.json, then
     the evaluation results and alignment reports recorded in it (see the module docstring).
 
-    `repo_id` (else the one given at training, else the folder path) is what the loading snippet loads.
+    The loading snippet loads `repo_id` at `revision` from the Hub (else the repo id given at training, else the
+    `--out` folder); for a version published to the local hub folder `local_hub`, it first pulls `revision`
+    into a folder named after the repo and loads that.
     """
     adapter = AdapterFolder(folder)
     args, metrics = adapter.training_args(), adapter.metrics()
     config, trainer_args, hardware = args["train_config"], args["trainer_args"], metrics["hardware"]
     location = repo_id or config["repo_id"] or config["out"]
+    if local_hub:
+        location = Path(location).name
+    revision_arg = f', revision="{revision}"' if revision and not local_hub else ""
     parts = adapter.card_parts()
     results = model_index(parts)
     metadata = {"eval_results": results, "model_name": Path(location).name} if results else {}
     losses = logged_losses(metrics["log_history"])
-    base = args["base_model"]
-    hub_id = "/" in base["card_id"]  # a Hub id (a local base is named by its folder)
+    base = {**args["base_model"], "hub_id": base_hub_id(args["base_model"])}
+    base_ref = base["hub_id"] or base["path"]
+    tokenizer_saved = args["tokenizer_saved"]
     body = render_card_template(
         "model_card.md.j2",
         card_data=card_data(args, metadata).to_yaml(),
         title=f"{base['card_id'].rsplit('/', 1)[-1]} LoRA adapter: Cookbook {args['data']['config']}",
         base=base,
-        base_url=f"{HUB}/{base['card_id']}" if hub_id else None,
-        base_ref=base["card_id"] if hub_id else base["path"],
+        base_url=f"{HUB}/{base['hub_id']}" if base["hub_id"] else None,
+        base_ref=base_ref,
         location=location,
-        tokenizer_saved=args["tokenizer_saved"],
+        revision=revision,
+        revision_arg=revision_arg,
+        local_hub=local_hub,
+        tokenizer_saved=tokenizer_saved,
+        tokenizer_args=f'"{location}"{revision_arg}' if tokenizer_saved else f'"{base_ref}"',
+        pad_token_added=args.get("pad_token_added", False),
+        templates=template_shares(args.get("templates", {})),
+        epochs=metrics.get("epoch"),
         data=args["data"],
         lora=args["lora"],
         config=config,

@@ -25,12 +25,14 @@ from huggingface_hub.utils import DEFAULT_IGNORE_PATTERNS, filter_repo_objects
 
 from cookbook_hub.card.dataset_card import render_dataset_card, shareable_manifest
 from cookbook_hub.card.model_card import render_model_card
+from cookbook_hub.dataset.verify import verify_folder
 from cookbook_hub.errors import PublishError
 from cookbook_hub.folders import README, AdapterFolder, DatasetFolder, RepoFolder
 from cookbook_hub.hub.git import publish_local
 from cookbook_hub.hub.hf import hub_url, publish_hub
 from cookbook_hub.hub.repo import DATASET, MODEL, Plan, PublishResult
-from cookbook_hub.hub.targets import Target, check_tag, parse_target
+from cookbook_hub.hub.shareable import check_not_nested, check_shareable
+from cookbook_hub.hub.targets import Target, check_publish_target, check_tag, parse_target
 
 BUILD_FIX = "run `cookbook-hub build` first and publish the folder it wrote"
 
@@ -41,6 +43,8 @@ BUILD_FIX = "run `cookbook-hub build` first and publish the folder it wrote"
 def folder_kind(folder: Path) -> str:
     """'dataset' for a built dataset (README.md with `configs:`), 'model' for a model or adapter folder."""
     readme = folder / README
+    if folder.is_file():
+        raise PublishError(f"{str(folder)!r} is a file, not a folder", fix=f"publish its folder; {BUILD_FIX}")
     if not folder.is_dir():
         raise PublishError(f"folder {str(folder)!r} does not exist", fix=BUILD_FIX)
     if readme.is_file():
@@ -100,13 +104,17 @@ def publish(
 ) -> PublishResult:
     """Publish a built folder to `to` (`hf://ns/name` or a hub folder) as at most one commit, optionally tagged."""
     folder = Path(folder)
+    check_publish_target(to)
     target = parse_target(to)
+    check_not_nested(target)
     if tag is not None:
         check_tag(tag)
     repo_type = folder_kind(folder)
+    if repo_type == DATASET:
+        verify_folder(folder)  # every shard against the manifest, the card's data files: before anything is written
     with tempfile.TemporaryDirectory(prefix="cookbook-hub-card-") as scratch:
         files = folder_files(folder)
-        card = card_for_target(folder, repo_type, files, target, Path(scratch))
+        card = card_for_target(folder, repo_type, files, target, Path(scratch), tag)
         if card is not None:
             files[README] = card
         manifest = manifest_for_target(folder, repo_type, files, Path(scratch))
@@ -120,6 +128,7 @@ def publish(
             message=message or " ".join(filter(None, ("Publish", target.name, tag))),
             url=hub_url(target, repo_type) if target.is_hub else target.path.resolve().as_uri(),
         )
+        check_shareable(files, folder)
         if dry_run:
             return plan.result(commit=None, created=False)
         if target.is_hub:
@@ -128,7 +137,7 @@ def publish(
 
 
 def card_for_target(
-    folder: Path, repo_type: str, files: Mapping[str, Path], target: Target, scratch: Path
+    folder: Path, repo_type: str, files: Mapping[str, Path], target: Target, scratch: Path, tag: str | None = None
 ) -> Path | None:
     """The card re-rendered to name the target (in `scratch`; the folder's own card is left as it is): for a
     dataset built by `cookbook-hub build`, and for an adapter trained by `cookbook-hub train`, whose loading
@@ -136,7 +145,8 @@ def card_for_target(
     if repo_type == DATASET and DatasetFolder.MANIFEST in files:
         card = str(render_dataset_card(folder, target.repo_id))
     elif repo_type == MODEL and AdapterFolder(folder).trained_here:
-        card = str(render_model_card(folder, repo_id=target.repo_id if target.is_hub else str(target.path)))
+        local_hub = None if target.is_hub else target.shown
+        card = str(render_model_card(folder, repo_id=target.repo_id, revision=tag or "main", local_hub=local_hub))
     else:
         return None
     return RepoFolder(scratch).write_readme(card)

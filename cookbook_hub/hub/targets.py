@@ -50,6 +50,14 @@ class Target:
             raise TargetError(f"{self} is a Hub repo, not a local folder")
         return self.root / self.namespace / self.name
 
+    @property
+    def shown(self) -> str:
+        """The target as a published card names it: `hf://ns/name`, a relative local path as given, an absolute
+        one by its last three parts (`hub/ns/name`), so no card names a folder of the machine it was made on."""
+        if self.root is None or not self.path.is_absolute():
+            return str(self)
+        return f"{self.root.name or 'hub'}/{self.repo_id}"
+
     def __str__(self) -> str:
         return f"{HF_SCHEME}{self.repo_id}" if self.root is None else str(self.path)
 
@@ -67,6 +75,16 @@ def parse_target(value: str) -> Target:
     if not value.strip() or len(path.parts) < 2:
         raise TargetError(f"target {value!r} must end in <namespace>/<name>", fix=TARGET_FIX)
     return _checked(value, Target(path.parent.name, path.name, path.parent.parent), "target", TARGET_FIX)
+
+
+def check_publish_target(value: str) -> None:
+    """Refuse a bare `NS/NAME` as a publish target: it reads as a Hub id but names a local folder `./NS/NAME`."""
+    bare = value.rstrip("/")
+    if bare.count("/") == 1 and not value.startswith(("/", ".", "~")) and "://" not in value:
+        raise TargetError(
+            f"target {value!r} is ambiguous: a Hub repo id, or a folder {bare!r} here?",
+            fix=f"write hf://{bare} for the Hub, or hub/{bare} for a local hub folder (./{bare} for a folder here)",
+        )
 
 
 def check_repo_id(value: str) -> str:

@@ -6,9 +6,10 @@
    model, target modules, max length) and builds the trainer;
 2. the trainer fits a LoRA adapter with the loss on the completion only, writing checkpoints to
    `OUT/checkpoints` (`--resume` continues from the last one);
-3. `save_adapter` writes the adapter, the tokenizer (only when it was changed), training_args.json,
-   metrics.json, loss.png and the model card into a hidden sibling of OUT, then swaps it into place:
-   the previous adapter stays intact if anything fails, and the checkpoints go with the swap.
+3. `save_adapter` writes the adapter (its `adapter_config.json` names the base model by its Hub id when it has
+   one, so the adapter loads anywhere), the tokenizer, training_args.json and metrics.json (without local
+   paths), loss.png and the model card into a hidden sibling of OUT, then swaps it into place: the previous
+   adapter stays intact if anything fails, and the checkpoints go with the swap.
 
 A run that is killed or meets a full disk leaves the previous adapter intact. The next run first removes
 what it left (`clean_out`): a half-saved adapter folder, half-written checkpoints, and the checkpoints of a
@@ -22,18 +23,25 @@ import json
 import os
 import re
 import shutil
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cookbook_hub.card.model_card import write_model_card
-from cookbook_hub.errors import TrainError
+from cookbook_hub.errors import OutputExistsError, TrainError
 from cookbook_hub.folders import AdapterFolder
-from cookbook_hub.fs import atomic_path, is_disk_full, recover_from_dead_runs
+from cookbook_hub.fs import atomic_path, is_disk_full, recover_from_dead_runs, sanitize
 from cookbook_hub.models import BaseModel, resolve_base_model
 from cookbook_hub.train.config import ALL_LINEAR, TrainConfig
-from cookbook_hub.train.data import DataProvenance, check_prompt_lengths, load_training_data, sft_examples
+from cookbook_hub.train.data import (
+    DataProvenance,
+    check_prompt_lengths,
+    load_training_data,
+    sft_examples,
+    stream_training_data,
+)
 from cookbook_hub.train.hardware import (
     GPU_DATALOADER_WORKERS,
     Hardware,
@@ -45,8 +53,9 @@ from cookbook_hub.train.hardware import (
 LOW_SPACE = 1 << 20  # bytes: below this, a half-written checkpoint is taken as a full disk
 
 
-def check_out(out: Path, resume: bool) -> str | None:
-    """Check the output folder; return the checkpoint to resume from (None for a fresh run)."""
+def check_out(out: Path, resume: bool, overwrite: bool = False) -> str | None:
+    """Check the output folder (an existing adapter is replaced only with `overwrite` or `resume`); return the
+    checkpoint to resume from (None for a fresh run)."""
     from transformers.trainer_utils import get_last_checkpoint
 
     checkpoints = AdapterFolder(out).checkpoints
@@ -64,6 +73,11 @@ def check_out(out: Path, resume: bool) -> str | None:
         others = {p.name for p in out.iterdir()} - {checkpoints.name} if out.is_dir() else {out.name}
         if others and not AdapterFolder(out).is_adapter:
             raise TrainError(f"{out} exists and is not an adapter folder", fix="choose a new --out folder")
+        if others and not overwrite:
+            raise OutputExistsError(
+                f"{out} already holds an adapter (with any eval and alignment results recorded in it)",
+                fix="pass --overwrite to replace it, or choose another --out folder",
+            )
     return None
 
 
@@ -159,7 +173,7 @@ def check_target_modules(model: Any, targets: list[str] | None) -> None:
 
 
 def lora_config(config: TrainConfig, base: BaseModel) -> Any:
-    """The LoRA config; `base_model_name_or_path` is the loadable path, so AutoPeftModel finds the base here."""
+    """The LoRA config (`save_adapter` sets its `base_model_name_or_path` to the base's Hub id)."""
     from peft import LoraConfig
 
     return LoraConfig(
@@ -182,7 +196,12 @@ def sft_config(config: TrainConfig, hardware: Hardware) -> Any:
         max_steps=config.steps or -1,
         num_train_epochs=config.epochs or 1.0,
         learning_rate=config.lr,
+        lr_scheduler_type=config.lr_scheduler_type,
+        warmup_steps=config.warmup_ratio,  # transformers reads a value below 1 as a fraction of the steps
         per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.batch_size,
+        eval_strategy="steps" if config.eval_steps else "no",
+        eval_steps=config.eval_steps,
         gradient_accumulation_steps=config.grad_accum,
         max_length=config.max_length,
         packing=config.packing,
@@ -199,7 +218,8 @@ def sft_config(config: TrainConfig, hardware: Hardware) -> Any:
         dataloader_num_workers=workers,
         dataloader_persistent_workers=workers > 0,
         dataloader_pin_memory=hardware.gpu,
-        report_to="none",
+        report_to=config.report_to,
+        disable_tqdm=False,  # the run's progress bar stays when the libraries' logs are quiet (`cookbook-hub train`)
     )
 
 
@@ -226,6 +246,28 @@ def run_callbacks() -> tuple[Any, Any]:
     return LossProgressCallback(), RunStart()
 
 
+def local_names(config: TrainConfig, base: BaseModel, data: DataProvenance) -> dict[str, str]:
+    """What each local path of a run is called in its records: the base model by its Hub id (else its name),
+    the output, data and model paths by their last part."""
+    names = {}
+    for value in (config.out, config.data, config.model, data.source, data.location):
+        if value and Path(value).exists():
+            names[str(Path(value).resolve())] = names[str(Path(value).absolute())] = Path(value).resolve().name
+    if Path(base.path).exists():
+        names[str(Path(base.path).resolve())] = base.hub_id or base.card_id
+    return names
+
+
+def template_rows(data: Any) -> dict[str, int]:
+    """Rows per template in the training split (empty for data without a `template` column or streamed data)."""
+    import datasets
+
+    dataset = data.dataset
+    if not isinstance(dataset, datasets.Dataset) or "template" not in dataset.column_names:
+        return {}
+    return dict(sorted(Counter(dataset["template"]).items()))
+
+
 @dataclass
 class TrainingRun:
     """A checked, ready-to-train run: the trainer and what the adapter folder records about it."""
@@ -239,15 +281,18 @@ class TrainingRun:
     hardware: Hardware
     resume_from: str | None
     start: Any
+    templates: dict[str, int] = field(default_factory=dict)
 
     def training_args(self) -> dict[str, Any]:
-        """training_args.json: our config, the resolved trainer and LoRA arguments, base model and data."""
+        """training_args.json: our config, the resolved trainer and LoRA arguments, base model, data and the rows
+        of each template, without local paths (see `local_names`)."""
         peft_config = self.trainer.model.peft_config["default"]
         trainable, total = self.trainer.model.get_nb_trainable_parameters()
-        return {
+        record = {
             "train_config": asdict(self.config),
             "base_model": asdict(self.base),
             "data": self.data.as_dict(),
+            "templates": self.templates,
             "lora": {
                 "r": peft_config.r,
                 "lora_alpha": peft_config.lora_alpha,
@@ -256,13 +301,15 @@ class TrainingRun:
                 "trainable_parameters": trainable,
                 "total_parameters": total,
             },
-            "tokenizer_saved": self.tokenizer_changed,
+            "tokenizer_saved": True,
+            "pad_token_added": self.tokenizer_changed,
             "precision": {  # the launcher's mixed precision (`accelerate launch`) applies when the args set none
                 "weights": str(next(self.trainer.model.parameters()).dtype).removeprefix("torch."),
                 "autocast": self.trainer.accelerator.mixed_precision,
             },
             "trainer_args": json.loads(self.trainer.args.to_json_string()),
         }
+        return sanitize(record, local_names(self.config, self.base, self.data))
 
     def metrics(self, train_metrics: dict[str, float]) -> dict[str, Any]:
         """metrics.json: the log history, wall time, tokens seen and throughput, hardware and versions."""
@@ -272,6 +319,7 @@ class TrainingRun:
         tokens = state.num_input_tokens_seen - self.start.tokens
         return {
             "global_step": state.global_step,
+            "epoch": None if self.config.streaming else state.epoch,  # a stream is as long as the run
             "steps_this_run": steps,
             "train_loss": train_metrics["train_loss"],
             "train_runtime": runtime,
@@ -293,13 +341,19 @@ def prepare(config: TrainConfig, callbacks: Sequence[Any] = ()) -> TrainingRun:
     hardware = detect_hardware()
     with process_state().main_process_first():  # one process cleans up after killed runs
         clean_out(Path(config.out), config.resume)
-    resume_from = check_out(Path(config.out), config.resume)
+    resume_from = check_out(Path(config.out), config.resume, config.overwrite)
     with process_state().main_process_first():  # one process builds, pulls or converts into the cache
-        data = load_training_data(config.data, config.config)
-        base = resolve_base_model(config.model)
+        if config.streaming:  # rows generated as they are read, one device batch at a time, up to the last step's
+            needed = config.steps * config.batch_size * config.grad_accum * process_state().num_processes
+            data = stream_training_data(config.data, config.dataset_config, config.batch_size, needed)
+        else:
+            data = load_training_data(config.data, config.dataset_config, validation=config.eval_steps is not None)
+        base = resolve_base_model(config.model, config.base_model_id)
     tokenizer, changed = load_tokenizer(base.path)
     examples = sft_examples(data.dataset, tokenizer)
-    check_prompt_lengths(examples, tokenizer, config.max_length)
+    first = examples.take(config.batch_size) if config.streaming else examples  # a stream: the rows of step 1
+    check_prompt_lengths(first, tokenizer, config.max_length)
+    validation = sft_examples(data.validation, tokenizer) if data.validation is not None else None
     model = load_model(base.path, hardware)
     check_target_modules(model, config.target_modules)
     progress, start = run_callbacks()
@@ -307,13 +361,16 @@ def prepare(config: TrainConfig, callbacks: Sequence[Any] = ()) -> TrainingRun:
         model=model,
         args=sft_config(config, hardware),
         train_dataset=examples,
+        eval_dataset=validation,
         processing_class=tokenizer,
         peft_config=lora_config(config, base),
         callbacks=[start, *callbacks],
     )
     if trainer.pop_callback(ProgressCallback) is not None:
         trainer.add_callback(progress)
-    return TrainingRun(config, trainer, tokenizer, changed, data.provenance, base, hardware, resume_from, start)
+    return TrainingRun(
+        config, trainer, tokenizer, changed, data.provenance, base, hardware, resume_from, start, template_rows(data)
+    )
 
 
 def save_adapter(run: TrainingRun, metrics: dict[str, Any]) -> Path:
@@ -324,9 +381,10 @@ def save_adapter(run: TrainingRun, metrics: dict[str, Any]) -> Path:
         try:
             with atomic_path(out, overwrite=True) as tmp:
                 tmp.mkdir()
+                # peft records the path the base was loaded from; a Hub id makes the adapter load anywhere
+                trainer.model.peft_config["default"].base_model_name_or_path = run.base.hub_id or run.base.path
                 trainer.model.save_pretrained(tmp, state_dict=state_dict)
-                if run.tokenizer_changed:
-                    run.tokenizer.save_pretrained(tmp)
+                run.tokenizer.save_pretrained(tmp)
                 AdapterFolder(tmp).write_training_records(run.training_args(), metrics)
                 write_model_card(tmp)
         except OSError as exc:

