@@ -1,1 +1,1 @@
-"""Dataset builders for the published Cookbook datasets (importable after `pip install cookbook-hub`)."""
+"""Dataset builders for the published Cookbook datasets, installed as `cookbook_hub._dataset_scripts`."""

@@ -1,6 +1,6 @@
 """Cookbook mixtures as a `datasets` builder: one BuilderConfig per shipped recipe.
 
-    from dataset_scripts.cookbook_mixtures import CookbookMixtures
+    from cookbook_hub._dataset_scripts.cookbook_mixtures import CookbookMixtures
     builder = CookbookMixtures(config_name="gpt4all", size=10_000, cache_dir="cache")
     builder.download_and_prepare(num_proc=2)
     ds = builder.as_dataset()
@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import datasets
+from cookbook_hub._dataset_scripts.cookbook_templates import CITATION
 
 from cookbook_hub.dataset.plan import ConfigPlan
 from cookbook_hub.errors import ParameterError
 from cookbook_hub.generation.generate import chunks
 from cookbook_hub.generation.rows import features
 from cookbook_hub.recipes.schema import load_recipe, recipe_names
-from dataset_scripts.cookbook_templates import CITATION
 
 
 @dataclass

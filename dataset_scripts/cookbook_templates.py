@@ -2,7 +2,7 @@
 
 datasets >= 4 no longer runs loading scripts, so use the builder API directly:
 
-    from dataset_scripts.cookbook_templates import CookbookTemplates
+    from cookbook_hub._dataset_scripts.cookbook_templates import CookbookTemplates
     builder = CookbookTemplates(config_name="span_qa", train_size=10_000, seed=1, cache_dir="cache")
     builder.download_and_prepare(num_proc=2)
     ds = builder.as_dataset()

@@ -23,11 +23,14 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 from urllib.parse import unquote
 
 import httpx2
 import yaml
+from huggingface_hub import constants
 from huggingface_hub.utils import _http, set_client_factory
 
 ENDPOINT = "https://hub.fake.test"
@@ -424,3 +427,17 @@ def seed_repo(hub: FakeHub, repo_id: str, files: dict[str, bytes], tag: str, rep
     commit = hub.new_commit(repo, files, "seeded", None)
     repo.branches["main"] = repo.tags[tag] = commit.oid
     return commit
+
+
+@contextmanager
+def online(fake: FakeHub, monkeypatch: Any, tmp_path: Path, token: str) -> Iterator[FakeHub]:
+    """`fake` installed at HF_ENDPOINT with HF_TOKEN `token` and its own huggingface_hub cache, online (not
+    HF_HUB_OFFLINE) for one test; afterwards no request may have reached an endpoint the fake does not serve."""
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", ENDPOINT)
+    monkeypatch.setenv("HF_TOKEN", token)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+    with fake.installed():
+        yield fake
+    assert fake.unexpected == []

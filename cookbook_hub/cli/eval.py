@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from cookbook_hub.align.mapping import templates_help
-from cookbook_hub.cli.options import InstructionOpt, stdout, user_errors
+from cookbook_hub.cli.options import InstructionOpt, quiet_libraries, stdout, user_errors
 from cookbook_hub.errors import CookbookError
 from cookbook_hub.generation.formatting import STYLES, Style
 
@@ -21,8 +20,12 @@ AdapterOpt = Annotated[
     str | None,
     typer.Option("--adapter", "-a", help="LoRA adapter: a folder, a local hub repo (hub/ns/name) or hf://ns/name."),
 ]
-LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", help="Evaluate only the first N examples of each task.")]
-BatchOpt = Annotated[str, typer.Option("--batch-size", "-b", help="auto or an integer (auto is 8 on CPU).")]
+LimitOpt = Annotated[
+    int | None, typer.Option("--limit", "-n", min=1, help="Evaluate only the first N examples of each task.")
+]
+BatchOpt = Annotated[
+    str, typer.Option("--batch-size", "-b", help="auto or an integer (auto on CPU: 1 when all tasks generate, else 8).")
+]
 PublishOpt = Annotated[
     str | None,
     typer.Option("--publish", help="Publish the adapter folder with the results: hub/ns/name or hf://ns/name."),
@@ -48,20 +51,25 @@ def eval_style(style: str | None, instruction: bool | None, chat_template: bool 
     return Style(style, instruction)
 
 
-def quiet_lm_eval(verbose: bool) -> None:
-    """Keep lm-eval's and the datasets' per-task chatter out of the output unless asked for."""
-    if not verbose:
-        for name in ("lm_eval", "lm-eval", "datasets", "transformers"):
-            logging.getLogger(name).setLevel(logging.ERROR)
-
-
 def eval_cmd(
     model: ModelOpt = None,
     adapter: AdapterOpt = None,
     tasks: Annotated[
-        str, typer.Option("--tasks", "-t", help="gpt4all, templates, task names or .jsonl files, comma-separated.")
-    ] = "templates",
+        str | None,
+        typer.Option("--tasks", "-t", help="Required: gpt4all, templates, task names, .jsonl files (comma-separated)."),
+    ] = None,
     limit: LimitOpt = None,
+    num_fewshot: Annotated[
+        int | None, typer.Option("--num-fewshot", help="Few-shot examples per prompt (default: each task's own).")
+    ] = None,
+    gen_kwargs: Annotated[
+        str | None,
+        typer.Option("--gen-kwargs", help="Generation arguments in lm_eval's syntax: temperature=0,max_gen_toks=32."),
+    ] = None,
+    log_samples: Annotated[
+        bool,
+        typer.Option("--log-samples", help="Save every example's inputs, outputs and scores under OUT/samples/."),
+    ] = False,
     data_dir: Annotated[
         Path | None, typer.Option("--data-dir", help="Local copies of GPT4ALL task data: DIR/<task>/<split>.parquet.")
     ] = None,
@@ -88,10 +96,14 @@ def eval_cmd(
     Offline GPT4ALL: cookbook-hub eval --tasks gpt4all --data-dir data/gpt4all --limit 100
     """
     from cookbook_hub.eval.results import comparison_table, record, results_document, save_results
-    from cookbook_hub.eval.runner import evaluate
+    from cookbook_hub.eval.runner import evaluate, save_samples, tasks_fix
 
     check_publish(publish, adapter)
-    quiet_lm_eval(verbose)
+    if tasks is None:
+        raise CookbookError("--tasks is required", fix=tasks_fix())
+    if log_samples and out is None:
+        raise CookbookError("--log-samples needs --out", fix="pass --out DIR: the samples go to DIR/samples/")
+    quiet_libraries(verbose)
     evaluation = evaluate(
         model,
         adapter,
@@ -101,6 +113,9 @@ def eval_cmd(
         batch_size=batch_size,
         max_batch_size=max_batch_size,
         style=eval_style(style, instruction, chat_template),
+        log_samples=log_samples,
+        num_fewshot=num_fewshot,
+        gen_kwargs=gen_kwargs,
     )
     document = results_document(evaluation)
     print(comparison_table(document), end="")
@@ -108,6 +123,8 @@ def eval_cmd(
         path = save_results(document, out)
         (out / "results.md").write_text(comparison_table(document), encoding="utf-8")
         stdout.print(f"wrote {path} and {out / 'results.md'}", markup=False)
+    if log_samples and out is not None:
+        stdout.print(f"wrote {len(save_samples(evaluation, out))} samples files in {out / 'samples'}", markup=False)
     if evaluation.adapter_dir is None:
         return
     recorded = record(document, evaluation.adapter_dir)
@@ -127,8 +144,7 @@ def render_card(folder: Path) -> None:
         stdout.print(f"updated the card {write_model_card(folder)}", markup=False)
     else:
         stdout.print(
-            "card not updated: the adapter was not trained by `cookbook-hub train` "
-            f"(no {AdapterFolder.TRAINING_ARGS})",
+            f"card not updated: the adapter was not trained by `cookbook-hub train` (no {AdapterFolder.TRAINING_ARGS})",
             markup=False,
         )
 
@@ -204,7 +220,7 @@ def align_cmd(
             stdout.print("wrote " + ", ".join(str(p) for p in paths.values()), markup=False)
         return
     check_publish(publish, adapter)
-    quiet_lm_eval(verbose)
+    quiet_libraries(verbose)
     result = align(
         task,
         template,

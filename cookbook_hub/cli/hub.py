@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +12,12 @@ import typer
 from cookbook_hub.cli.options import stdout, user_errors
 
 TARGET_HELP = "hf://<namespace>/<name> on the Hub, or a local hub folder ending in <namespace>/<name>."
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object (for scripts) instead of text.")]
+
+
+def print_json(value: dict) -> None:
+    """Print one JSON object on one line."""
+    print(json.dumps(value, default=str))
 
 
 def publish_cmd(
@@ -19,6 +27,7 @@ def publish_cmd(
     private: Annotated[bool, typer.Option("--private", help="Create a new Hub repo as private.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the files and message; change nothing.")] = False,
     message: Annotated[str | None, typer.Option("--message", "-m", help="Commit message.")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Publish a built folder as one commit (none if nothing changed), optionally tagged as a version.
 
@@ -28,6 +37,9 @@ def publish_cmd(
     from cookbook_hub.hub.publish import publish
 
     result = publish(folder, to, tag=tag, private=private, dry_run=dry_run, message=message)
+    if as_json:
+        print_json(dataclasses.asdict(result))
+        return
     if result.dry_run:
         stdout.print(f"dry run: would publish {len(result.files)} files to {result.target} ({result.repo_type})")
         stdout.print(f"message: {result.message}", markup=False)
@@ -44,17 +56,36 @@ def publish_cmd(
 
 def pull_cmd(
     source: Annotated[str, typer.Argument(help=TARGET_HELP)],
-    revision: Annotated[str, typer.Option("--revision", "-r", help="A tag (v0.1.0), branch or commit sha.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the files into.")],
+    revision: Annotated[
+        str | None, typer.Option("--revision", "-r", help="A tag (v0.1.0), branch or commit sha (default: main).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder to write the files into (default: ./<name>).")
+    ] = None,
+    include: Annotated[
+        list[str] | None, typer.Option("--include", help="Only files matching this glob (repeatable), e.g. 'data/*'.")
+    ] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", help="Skip files matching this glob (repeatable), e.g. '*.png'.")
+    ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing folder.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Write one published version into a plain folder that `datasets.load_dataset` reads.
+    """Write one published version into a plain folder that `datasets.load_dataset` reads (like `hf download`).
 
     Example: cookbook-hub pull hub/local/cookbook-gpt4all --revision v0.1.0 --out gpt4all-v0.1.0
+    Only the data files: cookbook-hub pull hf://me/cookbook-gpt4all --include 'data/*' --out gpt4all-data
     """
-    from cookbook_hub.hub.pull import pull
+    from cookbook_hub.hub.pull import pull_version
 
-    stdout.print(f"wrote {source} at {revision} to {pull(source, revision, out, overwrite=overwrite)}", markup=False)
+    pulled = pull_version(source, revision, out, overwrite=overwrite, include=include, exclude=exclude)
+    if as_json:
+        print_json(pulled.as_dict())
+        return
+    stdout.print(
+        f"wrote {len(pulled.files)} files of {source} at {pulled.revision} ({pulled.commit[:12]}) to {pulled.path}",
+        markup=False,
+    )
 
 
 def register(app: typer.Typer) -> None:

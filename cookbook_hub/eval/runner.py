@@ -17,12 +17,17 @@ with the files to provide.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import functools
 import logging
+import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from cookbook_hub.errors import CookbookError, EvalDataError, ModelError, UnknownNameError
 from cookbook_hub.eval.gpt4all import GPT4ALL, GPT4ALL_TASKS, gpt4all_config, missing_data_error
@@ -37,6 +42,17 @@ from cookbook_hub.models import DEFAULT_MODEL, check_causal_lm, model_identity, 
 log = logging.getLogger(__name__)
 TEMPLATES = "templates"
 CPU_AUTO_BATCH_SIZE = 8
+CPU_GENERATION_BATCH_SIZE = 1  # measured faster than 8 for generate_until tasks on CPU (benchmarks/eval_throughput.py)
+GENERATE = "generate_until"
+SAMPLES_DIR = "samples"
+
+
+def tasks_fix() -> str:
+    """What --tasks takes, for errors."""
+    return (
+        f"pass --tasks with any of {GPT4ALL} ({', '.join(GPT4ALL_TASKS)}), {TEMPLATES} (every template task) or one "
+        "(cookbook_<template>[_mc], e.g. cookbook_span_qa), a real-task .jsonl file, an lm-eval task; comma-separated"
+    )
 
 
 # ------------------------------------------------------------------ task plans
@@ -49,6 +65,12 @@ class TaskPlan:
     include_dir: Path
     names: list[str] = field(default_factory=list)
     real_tasks: dict[str, RealTask] = field(default_factory=dict)
+    output_types: set[str] = field(default_factory=set)
+
+    @property
+    def generation_only(self) -> bool:
+        """Whether every loaded task generates text (no log-likelihood requests)."""
+        return self.output_types == {GENERATE}
 
     def add(self, name: str) -> None:
         """Add a task name once."""
@@ -65,7 +87,7 @@ def plan_tasks(spec: str, include_dir: Path, data_dir: str | Path | None = None)
     """Parse a task spec, validate real-task files and write the runtime YAMLs into `include_dir`."""
     items = [item.strip() for item in spec.split(",") if item.strip()]
     if not items:
-        raise CookbookError("no tasks given", fix="pass --tasks gpt4all, templates, a task name or a .jsonl file")
+        raise CookbookError("no tasks given", fix=tasks_fix())
     data = Path(data_dir) if data_dir else None
     if data is not None and not data.is_dir():
         raise EvalDataError(
@@ -111,7 +133,7 @@ def unknown_task(name: str, known: list[str]) -> UnknownNameError:
 
 def load_tasks(plan: TaskPlan, manager: Any, data_dir: str | Path | None = None) -> list[Any]:
     """Build every planned task or group with lm-eval (this loads their data); an unknown name, or
-    data that is neither local nor cached, raises one clear error."""
+    data that is neither local nor cached, raises one clear error. Records the tasks' output types in the plan."""
     for name in plan.names:
         if name not in manager.all_tasks:
             raise unknown_task(name, [GPT4ALL, TEMPLATES, *manager.all_tasks])
@@ -124,6 +146,7 @@ def load_tasks(plan: TaskPlan, manager: Any, data_dir: str | Path | None = None)
                 raise
             missing[name] = remote_error(exc)
             continue
+        plan.output_types.update(task.OUTPUT_TYPE for task in built["tasks"].values())
         loaded.extend(built["groups"].values() if name in built["groups"] else built["tasks"].values())
     if missing:
         raise missing_data_error(missing, Path(data_dir) if data_dir else None)
@@ -164,17 +187,22 @@ def check_adapter_base(adapter: Path, model: str | None) -> None:
 
 
 def load_lm(
-    model_path: str, adapter: Path | None = None, batch_size: str | int = "auto", max_batch_size: int = 64
+    model_path: str,
+    adapter: Path | None = None,
+    batch_size: str | int = "auto",
+    max_batch_size: int = 64,
+    generation_only: bool = False,
 ) -> Any:
     """lm-eval's HFLM for a model (with `peft=` for an adapter). On CPU, `auto` is a fixed batch of
-    CPU_AUTO_BATCH_SIZE: lm-eval's probe looks for the largest batch that does not run out of GPU
-    memory, running forward passes at the model's full context length, which takes minutes on CPU."""
+    CPU_AUTO_BATCH_SIZE (CPU_GENERATION_BATCH_SIZE when every task only generates): lm-eval's probe looks for
+    the largest batch that does not run out of GPU memory, running forward passes at the model's full context
+    length, which takes minutes on CPU."""
     import torch
     from lm_eval.models.huggingface import HFLM
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     if batch_size == "auto" and device == "cpu":
-        batch_size = min(CPU_AUTO_BATCH_SIZE, max_batch_size)
+        batch_size = min(CPU_GENERATION_BATCH_SIZE if generation_only else CPU_AUTO_BATCH_SIZE, max_batch_size)
     return HFLM(
         pretrained=model_path,
         peft=str(adapter) if adapter else None,
@@ -199,6 +227,27 @@ def parse_batch_size(value: str | int) -> str | int:
     if isinstance(value, str) and value.isdigit() and int(value) > 0:
         return int(value)
     raise CookbookError(f"invalid batch size {value!r}", fix="use auto or a positive integer")
+
+
+def parse_gen_kwargs(text: str | None) -> dict[str, Any] | None:
+    """lm-eval's generation arguments string (`temperature=0,max_gen_toks=32`) as a dict, None when empty."""
+    from lm_eval.utils import simple_parse_args_string
+
+    if not text:
+        return None
+    fix = "write them like lm_eval's --gen_kwargs: temperature=0,max_gen_toks=32"
+    if any("=" not in item for item in text.split(",") if item.strip()):
+        raise CookbookError(f"--gen-kwargs {text!r}: every item must be KEY=VALUE", fix=fix)
+    try:
+        return simple_parse_args_string(text) or None
+    except ValueError as exc:
+        raise CookbookError(f"--gen-kwargs {text!r}: {exc}", fix=fix) from None
+
+
+def check_num_fewshot(value: int | None) -> None:
+    """Refuse a negative number of few-shot examples."""
+    if value is not None and value < 0:
+        raise CookbookError(f"--num-fewshot must be >= 0, got {value}", fix="pass 0 for zero-shot")
 
 
 # ------------------------------------------------------------------ running
@@ -232,13 +281,19 @@ def evaluate(
     max_batch_size: int = 64,
     style: str | Style | None = None,
     log_samples: bool = False,
+    num_fewshot: int | None = None,
+    gen_kwargs: str | None = None,
 ) -> Evaluation:
     """Evaluate `model` (default: offline SmolLM2) on `tasks`; with `adapter`, evaluate the base model and
     the adapter on the same tasks (one model load: the base run disables the adapter). Real-task prompts are
-    rendered in `style`, by default the adapter's training style (see `prompt_style`)."""
+    rendered in `style`, by default the adapter's training style (see `prompt_style`). `num_fewshot` and
+    `gen_kwargs` (lm-eval's `temperature=0,max_gen_toks=32` syntax) are passed to lm-eval's simple_evaluate;
+    `log_samples` keeps each example's inputs, responses and scores in the runs (see `save_samples`)."""
     from lm_eval import simple_evaluate
 
     batch_size = parse_batch_size(batch_size)
+    check_num_fewshot(num_fewshot)
+    generation = parse_gen_kwargs(gen_kwargs)
     model_path = resolve_model(model)
     check_causal_lm(model_path)
     adapter_dir = resolve_adapter(adapter) if adapter else None
@@ -249,7 +304,7 @@ def evaluate(
         plan = plan_tasks(tasks, Path(include_dir), data_dir)
         manager = task_manager(plan, style)
         loaded = load_tasks(plan, manager, data_dir)
-        lm = load_lm(model_path, adapter_dir, batch_size, max_batch_size)
+        lm = load_lm(model_path, adapter_dir, batch_size, max_batch_size, plan.generation_only)
 
         def run() -> dict[str, Any]:
             return simple_evaluate(
@@ -259,15 +314,18 @@ def evaluate(
                 task_manager=manager,
                 log_samples=log_samples,
                 apply_chat_template=style.is_chat,
+                num_fewshot=num_fewshot,
+                gen_kwargs=generation,
             )
 
         runs = {}
-        if adapter_dir is None:
-            runs["base"] = run()
-        else:
-            with lm.model.disable_adapter():
+        with quiet_lm_eval_internals():
+            if adapter_dir is None:
                 runs["base"] = run()
-            runs["adapter"] = run()
+            else:
+                with lm.model.disable_adapter():
+                    runs["base"] = run()
+                runs["adapter"] = run()
     local = {include_dir: "<tasks>", str(TASKS_DIR): "<cookbook_hub tasks>"}
     for given, loaded_from in ((model, model_path), (adapter, adapter_dir)):
         if loaded_from is not None:
@@ -281,6 +339,31 @@ def evaluate(
     return Evaluation(
         model or DEFAULT_MODEL, adapter, adapter_dir, tasks, limit, lm.batch_size, runs, plan.real_tasks, style, local
     )
+
+
+def git_describe() -> str | None:
+    """`git describe --always` in the current folder, as lm-eval records it, with git's messages discarded (outside
+    a repository git prints `fatal: not a git repository`); None outside one."""
+    try:
+        done = subprocess.run(["git", "describe", "--always"], capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return done.stdout.strip()
+
+
+@contextlib.contextmanager
+def quiet_lm_eval_internals() -> Iterator[None]:
+    """Run lm-eval without its stray output: its git probe quiet (`git_describe`), and no progress bar over
+    building each task's requests (instant, before the real work; the bar over running them stays)."""
+    import lm_eval.api.task
+    import lm_eval.evaluator
+    from tqdm import tqdm
+
+    with (
+        mock.patch.object(lm_eval.evaluator, "get_git_commit_hash", git_describe),
+        mock.patch.object(lm_eval.api.task, "tqdm", functools.partial(tqdm, disable=True)),
+    ):
+        yield
 
 
 def has_chat_template(model_path: str) -> bool:
@@ -315,3 +398,27 @@ def predictions(results: dict[str, Any], task: RealTask) -> list[str]:
             pred, _ = choice_prediction([float(r[0]) for r in sample["filtered_resps"]], doc["choices"])
             answers.append(doc["options"][pred])
     return answers
+
+
+def save_samples(evaluation: Evaluation, out: str | Path) -> list[Path]:
+    """Write each run's per-example records (the document, the model's inputs, its responses and per-example
+    scores) with lm-eval's EvaluationTracker: `out/samples/<base|adapter>/samples_<task>_<time>.jsonl`."""
+    import copy
+    import datetime as dt
+
+    from lm_eval.loggers import EvaluationTracker
+
+    written = []
+    stamp = dt.datetime.now().isoformat().replace(":", "-")  # lm-eval's own file-name time
+    for run, results in evaluation.runs.items():
+        if "samples" not in results:
+            raise CookbookError("the evaluation kept no samples", fix="evaluate with log_samples=True")
+        tracker = EvaluationTracker(output_path=str(Path(out) / SAMPLES_DIR))
+        tracker.general_config_tracker.model_name_sanitized, tracker.date_id = run, stamp
+        for task, samples in results["samples"].items():
+            tracker.save_results_samples(task_name=task, samples=copy.deepcopy(samples))  # it rewrites them
+            path = Path(out) / SAMPLES_DIR / run / f"samples_{task}_{stamp}.jsonl"
+            if not path.is_file():  # the tracker logs its errors instead of raising them
+                raise CookbookError(f"could not write {path}", fix=f"check that {out} is a writable folder")
+            written.append(path)
+    return written

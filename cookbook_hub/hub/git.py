@@ -16,7 +16,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -293,9 +293,11 @@ class GitRepo:
             (self.git_dir / "index").unlink(missing_ok=True)
         self.pending.unlink()
 
-    def materialise(self, commit: str, dest: Path) -> None:
-        """Write the files of a commit into `dest`, byte for byte."""
+    def materialise(self, commit: str, dest: Path, only: Collection[str] | None = None) -> None:
+        """Write the files of a commit (those in `only`, when given) into `dest`, byte for byte."""
         for rel, blob in self.tree(commit).items():
+            if only is not None and rel not in only:
+                continue
             path = dest / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             copy_blob(self.path, blob.oid, path)

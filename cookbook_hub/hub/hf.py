@@ -10,7 +10,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
@@ -179,20 +179,37 @@ class HubRepo:
         if plan.tag:
             self.call(self.api.create_tag, tag=plan.tag, revision=commit)
 
-    def download(self, revision: str, dest: Path, asked: str | None = None) -> None:
-        """snapshot_download a revision into `dest` (a dataset repo, else a model repo), without download metadata,
-        once every file path of its listing is known to stay inside `dest`; `asked` is the revision the user named
-        (default `revision`), for messages."""
+    def download(
+        self,
+        revision: str,
+        dest: Path,
+        asked: str | None = None,
+        include: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
+    ) -> str:
+        """snapshot_download a revision into `dest` (a dataset repo, else a model repo) with huggingface_hub's
+        progress bars, without download metadata, once every file path of its listing is known to stay inside
+        `dest`; only the files `include` matches and `exclude` does not (glob patterns). `asked` is the revision
+        the user named (default `revision`), for messages. Returns the commit."""
         if not self.call(self.api.repo_exists):
             self.repo_type = MODEL
         if not self.call(self.api.revision_exists, revision):
             raise unknown_revision(self.target, revision, self.tags())
         commit = self.resolve(revision) or revision
         check_repo_paths(self.tree(commit), f"{self.target} at {asked or revision}")
-        self.call(snapshot_download, revision=commit, local_dir=dest, endpoint=self.api.endpoint, token=self.api.token)
+        self.call(
+            snapshot_download,
+            revision=commit,
+            local_dir=dest,
+            endpoint=self.api.endpoint,
+            token=self.api.token,
+            allow_patterns=list(include) if include else None,
+            ignore_patterns=list(exclude) if exclude else None,
+        )
         shutil.rmtree(dest / ".cache" / "huggingface", ignore_errors=True)
         with contextlib.suppress(OSError):
             (dest / ".cache").rmdir()
+        return commit
 
 
 def publish_hub(plan: Plan, private: bool) -> PublishResult:

@@ -9,6 +9,9 @@ A data spec is one of
   `cookbook-hub publish`) or `hf://<ns>/<name>[@revision]` on the Hugging Face Hub, fetched at the revision
   (default `main`) into the cache, keyed by commit (`cookbook_hub.hub.pull.fetch`).
 
+With `--streaming`, a recipe is not built: its train split is an `IterableDataset` whose rows are generated from
+the templates as the trainer reads them (`stream_training_data`), the same rows in the same order as a build's.
+
 Rows with `prompt`/`completion` stay prompt-completion examples (the loss is on the completion);
 rows with `messages` become conversational prompt-completion examples when the tokenizer has a
 chat template (the user turn is the prompt), and plain prompt-completion text otherwise.
@@ -17,6 +20,7 @@ chat template (the user turn is the prompt), and plain prompt-completion text ot
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -26,14 +30,18 @@ import datasets
 from cookbook_hub import __version__
 from cookbook_hub.card.dataset_card import write_dataset_card
 from cookbook_hub.dataset.builder import build
+from cookbook_hub.dataset.plan import ConfigPlan
 from cookbook_hub.errors import DataError
 from cookbook_hub.folders import DatasetFolder
 from cookbook_hub.fs import cache_dir, remote_error
+from cookbook_hub.generation.rows import features
+from cookbook_hub.generation.sources import MixtureSource
 from cookbook_hub.hub.pull import fetch, is_published
 from cookbook_hub.hub.targets import split_revision
 from cookbook_hub.recipes.schema import Recipe, load_recipe, recipe_names
 
 TRAIN_SPLIT = "train"
+VALIDATION_SPLIT = "validation"
 DATA_FIX = "pass a recipe (name or file), a built folder, hub/NS/NAME or hf://NS/NAME (optionally @REVISION)"
 
 
@@ -63,10 +71,11 @@ class DataProvenance:
 
 @dataclass(frozen=True)
 class TrainingData:
-    """The train split of the chosen config and its provenance."""
+    """The train split of the chosen config, its provenance, and the validation split when it was asked for."""
 
-    dataset: datasets.Dataset
+    dataset: datasets.Dataset | datasets.IterableDataset
     provenance: DataProvenance
+    validation: datasets.Dataset | None = None
 
 
 @dataclass(frozen=True)
@@ -82,8 +91,9 @@ class _Located:
     manifest: dict[str, Any] | None = None
 
 
-def load_training_data(spec: str, config: str | None = None) -> TrainingData:
-    """The train split of `config` in the data `spec` (see the module docstring), with its provenance."""
+def load_training_data(spec: str, config: str | None = None, *, validation: bool = False) -> TrainingData:
+    """The train split of `config` in the data `spec` (see the module docstring), with its provenance; with
+    `validation`, also its validation split (which must exist)."""
     located = locate(spec)
     configs = config_names(located.path)
     chosen = choose_config(configs, config, located.manifest)
@@ -95,6 +105,12 @@ def load_training_data(spec: str, config: str | None = None) -> TrainingData:
         raise DataError(
             f"config {chosen!r} of {spec!r} has no {TRAIN_SPLIT!r} split (splits: {', '.join(loaded)})",
             fix="train on a dataset with a train split",
+        )
+    if validation and VALIDATION_SPLIT not in loaded:
+        raise DataError(
+            f"--eval-steps: config {chosen!r} of {spec!r} has no {VALIDATION_SPLIT!r} split "
+            f"(splits: {', '.join(loaded)})",
+            fix="build the data with a validation split (recipe `splits:`), or drop --eval-steps",
         )
     train = loaded[TRAIN_SPLIT]
     recipe = (located.manifest or {}).get("configs", {}).get(chosen, {})
@@ -114,7 +130,50 @@ def load_training_data(spec: str, config: str | None = None) -> TrainingData:
         content_hash=recipe.get("content_hash"),
         style=Recipe.model_validate(recipe["recipe"]).style.describe() if recipe else None,
     )
-    return TrainingData(train, provenance)
+    return TrainingData(train, provenance, loaded[VALIDATION_SPLIT] if validation else None)
+
+
+def stream_training_data(
+    spec: str, config: str | None = None, piece: int = 1, limit: int | None = None
+) -> TrainingData:
+    """The train split of a recipe (name, YAML file or NAME@VERSION), or its first `limit` rows, as an
+    IterableDataset that generates the rows from the templates, `piece` rows at a time, as they are read:
+    nothing is built, cached or tokenized ahead, and a stream of exactly the rows a run trains on ends there."""
+    if Path(spec).is_dir() or is_published(spec) or not names_recipe(split_revision(spec)[0]):
+        raise DataError(
+            f"--streaming: {spec!r} is not a recipe",
+            fix="pass a recipe name or YAML file, or drop --streaming to train on built or published data",
+        )
+    recipe = load_recipe(spec)
+    plan = ConfigPlan.from_recipe(recipe)
+    if config not in (None, plan.name):
+        raise DataError(f"the recipe has no config {config!r}", fix=f"use --dataset-config {plan.name}, or drop it")
+    rows = min(plan.split_rows.get(TRAIN_SPLIT, 0), limit or plan.split_rows.get(TRAIN_SPLIT, 0))
+    dataset = datasets.IterableDataset.from_generator(
+        generated_rows,
+        features=features(plan.templates, recipe.style),
+        gen_kwargs={"source": plan.source(TRAIN_SPLIT), "rows": rows, "piece": piece},
+    )
+    provenance = DataProvenance(
+        source=spec,
+        kind="recipe-stream",
+        location=spec,
+        config=plan.name,
+        split=TRAIN_SPLIT,
+        rows=rows,
+        format=row_format(list(dataset.column_names or []), spec),
+        recipe=recipe.name,
+        recipe_version=recipe.version,
+        content_hash=recipe.content_hash,
+        style=recipe.style.describe(),
+    )
+    return TrainingData(dataset, provenance)
+
+
+def generated_rows(source: MixtureSource, rows: int, piece: int) -> Iterator[dict[str, Any]]:
+    """The rows of a split source, generated `piece` rows at a time."""
+    for start in range(0, rows, piece):
+        yield from source.batch(range(start, min(rows, start + piece))).to_pylist()
 
 
 def locate(spec: str) -> _Located:
@@ -133,13 +192,18 @@ def locate(spec: str) -> _Located:
     path = Path(base)
     if path.is_dir():
         raise DataError(f"{base!r} is a folder, not a hub repository: it has no revisions", fix=DATA_FIX)
-    if path.suffix in (".yaml", ".yml") or base in recipe_names():
+    if names_recipe(base):
         return build_recipe(spec)
     close = difflib.get_close_matches(spec, recipe_names(), n=1)
     raise DataError(
         f"no training data at {spec!r}: not a folder, a hub repository, hf:// id or recipe",
         fix=f"did you mean the recipe {close[0]!r}?" if close else DATA_FIX,
     )
+
+
+def names_recipe(base: str) -> bool:
+    """Whether a data spec (without its @version) names a recipe: a YAML file or a shipped recipe's name."""
+    return Path(base).suffix in (".yaml", ".yml") or base in recipe_names()
 
 
 def built_manifest(folder: Path) -> dict[str, Any] | None:
@@ -169,7 +233,7 @@ def choose_config(configs: list[str], config: str | None, manifest: dict[str, An
     """The asked config (which must exist), else the only one, else the recipe's."""
     if config is not None:
         if config not in configs:
-            raise DataError(f"the dataset has no config {config!r}", fix=f"use --config {' or '.join(configs)}")
+            raise DataError(f"the dataset has no config {config!r}", fix=f"use --dataset-config {' or '.join(configs)}")
         return config
     if len(configs) == 1:
         return configs[0]
@@ -177,7 +241,8 @@ def choose_config(configs: list[str], config: str | None, manifest: dict[str, An
     if len(built) == 1 and built[0] in configs:
         return built[0]
     raise DataError(
-        f"the dataset has {len(configs)} configs and none was chosen", fix=f"pass --config {' or '.join(configs)}"
+        f"the dataset has {len(configs)} configs and none was chosen",
+        fix=f"pass --dataset-config {' or '.join(configs)}",
     )
 
 
@@ -200,6 +265,8 @@ def sft_examples(dataset: datasets.Dataset, tokenizer: Any) -> datasets.Dataset:
         return dataset.select_columns(["prompt", "completion"])
     chat = tokenizer.chat_template is not None
     split = split_chat if chat else flatten_chat
+    if isinstance(dataset, datasets.IterableDataset):  # mapped lazily, as the rows are read
+        return dataset.map(split, remove_columns=dataset.column_names)
     return dataset.map(split, remove_columns=dataset.column_names, desc="chat rows")
 
 
@@ -220,7 +287,8 @@ def flatten_chat(row: dict[str, Any]) -> dict[str, Any]:
 
 def prompt_lengths(examples: datasets.Dataset, tokenizer: Any) -> list[int]:
     """Tokens in each example's prompt as the trainer tokenizes it (with the chat template's generation prompt)."""
-    prompts = list(examples["prompt"])
+    is_table = isinstance(examples, datasets.Dataset)
+    prompts = list(examples["prompt"]) if is_table else [row["prompt"] for row in examples]
     if prompts and isinstance(prompts[0], list):
         ids = tokenizer.apply_chat_template(prompts, tokenize=True, add_generation_prompt=True, return_dict=True)
     else:

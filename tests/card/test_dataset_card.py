@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from cookbook_hub._dataset_scripts.cookbook_templates import CITATION
 from huggingface_hub import DatasetCard
 from PIL import Image
 
@@ -25,7 +26,6 @@ from cookbook_hub.folders import DatasetFolder
 from cookbook_hub.recipes.schema import load_recipe
 from cookbook_hub.templates import REGISTRY, template_names
 from cookbook_hub.tokens.space import resolve_token_space
-from dataset_scripts.cookbook_templates import CITATION
 
 N = 600  # gpt4all: 576 / 12 / 12
 SPLIT_ROWS = {"train": 576, "validation": 12, "test": 12}

@@ -104,9 +104,11 @@ def test_multiple_choice_task_scores_what_a_row_completes_with(manager, template
     tpl = get_template(template)
     sample = tpl.sample(doc["index"])
     assert task.doc_to_choice(doc) == choices  # the letters of a lettered template, else its words
-    assert task.doc_to_choice(doc)[task.doc_to_target(doc)] == sample.target == format_sample(tpl, sample, "plain")[
-        "completion"
-    ]
+    assert (
+        task.doc_to_choice(doc)[task.doc_to_target(doc)]
+        == sample.target
+        == format_sample(tpl, sample, "plain")["completion"]
+    )
     assert task.OUTPUT_TYPE == "multiple_choice"
 
 

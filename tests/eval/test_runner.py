@@ -144,7 +144,8 @@ def test_adapter_for_another_base_is_refused(tmp_path, tiny_model):
     with pytest.raises(ModelError, match="trained on base model 'someone/other-model'"):
         check_adapter_base(foreign, str(tiny_model))
     check_adapter_base(write_adapter_config(tmp_path / "ours", str(tiny_model)), str(tiny_model))
-    result = CliRunner().invoke(app, ["eval", "--model", str(tiny_model), "--adapter", str(foreign), "--limit", "1"])
+    flags = ["--model", str(tiny_model), "--adapter", str(foreign), "--tasks", "templates", "--limit", "1"]
+    result = CliRunner().invoke(app, ["eval", *flags])
     assert result.exit_code == 2, result.output
     assert "someone/other-model" in result.output and "fix: pass --model someone/other-model" in result.output
 
@@ -286,3 +287,64 @@ def test_the_prompt_style_is_asked_for_trained_with_or_the_models(tiny_model, tr
     tokenizer.save_pretrained(model)
     assert AutoTokenizer.from_pretrained(model).chat_template is None
     assert prompt_style(None, str(model), None) == Style("qa")  # without one: the explicit `Answer:` cue
+
+
+# ------------------------------------------------------------------ lm_eval's conventions
+
+
+def test_tasks_are_required_and_the_error_lists_what_can_be_given(tiny_model):
+    result = CliRunner().invoke(app, ["eval", "--model", str(tiny_model)], env={"COLUMNS": "300"})
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert "--tasks is required" in text
+    assert all(name in text for name in ("gpt4all", "arc_easy", "templates", "cookbook_span_qa", ".jsonl"))
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--log-samples"], "--log-samples needs --out"),
+        (["--gen-kwargs", "temperature"], "--gen-kwargs 'temperature': every item must be KEY=VALUE"),
+        (["--num-fewshot", "-1"], "--num-fewshot must be >= 0"),
+    ],
+)
+def test_bad_lm_eval_options_are_refused(tiny_model, flags, message):
+    result = CliRunner().invoke(app, ["eval", "--model", str(tiny_model), "--tasks", "templates", *flags])
+    assert result.exit_code == 2 and message in " ".join(result.output.split()), result.output
+
+
+def test_generation_run_logs_samples_with_fewshot_and_gen_kwargs(tiny_model, shared_data_dir, tmp_path):
+    from transformers import AutoTokenizer
+
+    flags = ["--model", str(tiny_model), "--tasks", str(shared_data_dir / ROPES), "--limit", "2"]
+    flags += ["--out", str(tmp_path), "--num-fewshot", "1", "--log-samples"]
+    flags += ["--gen-kwargs", "max_gen_toks=3,do_sample=false"]
+    result = CliRunner().invoke(app, ["eval", *flags])
+    assert result.exit_code == 0, result.output
+    (saved,) = (tmp_path / "eval").glob("results_*.json")
+    document = json.loads(saved.read_text())
+    import torch
+
+    if not torch.cuda.is_available():
+        assert document["batch_size"] == 1  # a generation-only run on CPU: one example at a time
+    assert document["runs"]["base"]["config"]["gen_kwargs"] == {"max_gen_toks": 3, "do_sample": False}
+    (samples_file,) = (tmp_path / "samples" / "base").glob("samples_real_extractive_qa_ropes_*.jsonl")
+    samples = [json.loads(line) for line in samples_file.read_text().splitlines()]
+    assert [s["doc_id"] for s in samples] == [0, 1]
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    for sample in samples:
+        prompt_text = sample["arguments"]["gen_args_0"]["arg_0"]
+        assert prompt_text.count("Question:") == 2  # one worked example, then the question
+        assert prompt_text.endswith(sample["doc"]["prompt"])
+        (response,) = sample["filtered_resps"]
+        assert len(tokenizer(response, add_special_tokens=False).input_ids) <= 3
+        assert {"exact_match", "f1"} <= sample.keys()  # the per-example scores
+
+
+def test_loglikelihood_runs_keep_the_cpu_batch(tiny_model, yes_no_file):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("auto is lm-eval's probe on a GPU")
+    evaluation = evaluate(str(tiny_model), None, str(yes_no_file), limit=2)
+    assert evaluation.batch_size == 8

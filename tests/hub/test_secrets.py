@@ -118,8 +118,12 @@ def run_against(server: EchoServer, cwd: Path, *args: str) -> subprocess.Complet
 
 
 CASES = {
-    "eval-adapter": (400, ["eval", "--model", "tiny", "--adapter", "hf://me/x"], "fetching hf://me/x@main failed"),
-    "eval-model": (401, ["eval", "--model", "me/nonexistent-model"], "'me/nonexistent-model': HTTP 401"),
+    "eval-adapter": (
+        400,
+        ["eval", "--model", "tiny", "--adapter", "hf://me/x", "--tasks", "templates"],
+        "fetching hf://me/x@main failed",
+    ),
+    "eval-model": (401, ["eval", "-m", "me/nonexistent-model", "-t", "templates"], "'me/nonexistent-model': HTTP 401"),
     "train-data": (400, ["train", "--data", "hf://me/x@v0.1.0", "--out", "adapter"], "fetching hf://me/x@v0.1.0"),
     "pull": (418, ["pull", "hf://me/x", "--revision", "v0.1.0", "--out", "pulled"], "(HTTP 418): rejected"),
 }

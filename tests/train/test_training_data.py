@@ -17,7 +17,13 @@ from cookbook_hub.errors import DataError, PublishError, TargetError
 from cookbook_hub.hub.publish import publish
 from cookbook_hub.recipes.schema import load_recipe
 from cookbook_hub.templates import get_template
-from cookbook_hub.train.data import check_prompt_lengths, load_training_data, prompt_lengths, sft_examples
+from cookbook_hub.train.data import (
+    check_prompt_lengths,
+    load_training_data,
+    prompt_lengths,
+    sft_examples,
+    stream_training_data,
+)
 
 pytest_plugins = ["tiny_models"]
 
@@ -162,3 +168,26 @@ def test_a_folder_whose_name_holds_an_at_sign_is_a_folder(tmp_path: Path, copy_d
     folder = Path(shutil.copytree(copy_data, tmp_path / "tiny-copy@0.1.0"))
     data = load_training_data(str(folder))
     assert (data.provenance.kind, data.provenance.rows) == ("folder", 256)
+
+
+def test_a_recipe_streams_the_built_rows_without_building(tmp_path: Path, cache: Path, copy_data: Path):
+    recipe = write_recipe(tmp_path)
+    data = stream_training_data(str(recipe), piece=3, limit=10)
+    assert isinstance(data.dataset, datasets.IterableDataset)
+    built = rows(load_training_data(str(copy_data)).dataset.select(range(10)))
+    assert list(data.dataset) == built  # the same rows, in the same order, as a build's train split
+    p = data.provenance
+    assert (p.kind, p.config, p.rows, p.recipe) == ("recipe-stream", "tiny-copy", 10, "tiny-copy")
+    assert p.format == "prompt-completion"
+    assert p.content_hash == load_recipe(recipe).content_hash
+    assert not (cache / "datasets").exists()  # nothing was built
+    assert stream_training_data(str(recipe)).provenance.rows == 256
+
+
+@pytest.mark.parametrize("kind", ["folder", "hub", "name"])
+def test_streaming_needs_a_recipe(tmp_path: Path, cache: Path, copy_data: Path, kind: str):
+    spec = {"folder": str(copy_data), "hub": str(tmp_path / "hub" / "me" / "x"), "name": "no-such-recipe"}[kind]
+    if kind == "hub":
+        publish(copy_data, spec)
+    with pytest.raises(DataError, match=f"--streaming: {spec!r} is not a recipe"):
+        stream_training_data(spec)
