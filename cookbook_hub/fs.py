@@ -19,13 +19,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from cookbook_hub.errors import NoSpaceError, OutputExistsError, ParameterError
+import yaml
+
+from cookbook_hub.errors import CookbookError, NoSpaceError, OutputExistsError, OutputPathError, ParameterError
 
 SECRET = re.compile(r"\bhf_[A-Za-z0-9]{20,}")
 TOKEN_VARIABLES = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
 ONE_LINE_MAX = 500
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 NO_SPACE_TEXT = tuple(os.strerror(code) for code in NO_SPACE)
+SIBLING_ROOM = 32  # bytes a hidden sibling's name adds to the output's: `.NAME.partial-PID.scratch`
 
 
 def _pid_alive(pid: int) -> bool:
@@ -73,9 +76,14 @@ def atomic_path(out: Path, overwrite: bool) -> Iterator[Path]:
     the previous `out` stays intact until the new one is complete, and is put back if the swap itself is
     interrupted. A run killed with SIGKILL leaves only hidden siblings (`.NAME.partial-PID`, and during
     the swap `.NAME.replaced-PID`), which the next run removes or puts back. A full disk raises
-    NoSpaceError naming the folder.
+    NoSpaceError naming the folder; any other failure to write there (a read-only folder, ...) an
+    OutputPathError naming the output.
     """
-    out.parent.mkdir(parents=True, exist_ok=True)
+    check_output_path(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _cannot_write(out, exc) from None
     recover_from_dead_runs(out)
     check_output(out, overwrite)
     existed = out.exists()
@@ -88,12 +96,57 @@ def atomic_path(out: Path, overwrite: bool) -> Iterator[Path]:
         else:
             _move_new(tmp, out)
     except Exception as exc:
+        if _about_output(exc, out) and not is_disk_full(exc):
+            raise _cannot_write(out, exc) from exc
         if not is_disk_full(exc) or isinstance(exc, NoSpaceError):
             raise
         kept = f"; the previous {out.name} is intact" if existed else ""
         raise no_space(out.parent, f"writing {out.name} failed and nothing of it was kept{kept}") from exc
     finally:
         _remove(tmp)
+
+
+def check_output_path(out: Path) -> None:
+    """Refuse an output path no run could write, before anything is written: the current folder or one above it,
+    a path with a NUL byte, a parent path that is a file, a name longer than its folder allows (with room for the
+    hidden sibling's suffix)."""
+    if "\0" in str(out):
+        raise OutputPathError(f"output {str(out)!r} holds a NUL byte", fix="choose another path")
+    if out.name in ("", ".", "..") or Path.cwd().is_relative_to(out.resolve()):
+        raise OutputPathError(
+            f"output {str(out)!r} is the current folder or a folder above it",
+            fix="name a new folder, e.g. --out data/x",
+        )
+    existing = next(parent for parent in out.parents if parent.exists() or parent == Path(parent.anchor or "."))
+    if not existing.is_dir():
+        raise OutputPathError(f"cannot write {str(out)!r}: {str(existing)!r} is a file, not a folder")
+    limit = os.pathconf(existing, "PC_NAME_MAX") - SIBLING_ROOM
+    for name in out.relative_to(existing).parts:
+        if len(os.fsencode(name)) > limit:
+            raise OutputPathError(
+                f"cannot write {str(out)[:80]!r}...: the name {name[:40]!r}... is {len(os.fsencode(name))} bytes "
+                f"long, more than the {limit} that fit in {str(existing)!r}",
+                fix="choose a shorter name",
+            )
+
+
+def _about_output(exc: Exception, out: Path) -> bool:
+    """Whether `exc` is a system error (not one of ours) about `out`: a path inside it, a folder above it, or one of
+    its hidden siblings (`.NAME.*`, and what is inside them)."""
+    if not isinstance(exc, OSError) or isinstance(exc, CookbookError):
+        return False
+    out = out.absolute()
+    hidden = re.compile(rf"{re.escape(str(out.parent))}/\.{re.escape(out.name)}\.[^/]+(?:/.*)?")
+    # pyarrow names the file only in its message: `Failed to open local file 'DIR/.NAME.partial-PID'`
+    named = [exc.filename, exc.filename2] if exc.filename else re.findall(r"'([^']+)'", str(exc))
+    named = [Path(os.path.abspath(os.fsdecode(n))) for n in named if isinstance(n, str | bytes)]
+    return any(n.is_relative_to(out) or out.is_relative_to(n) or hidden.fullmatch(str(n)) for n in named)
+
+
+def _cannot_write(out: Path, exc: OSError) -> OutputPathError:
+    """The error for an output that the system refused to write (other than for a full disk)."""
+    reason = (exc.strerror or str(exc)).lower()
+    return OutputPathError(f"cannot write {str(out)!r}: {reason}", fix="write somewhere you can write to")
 
 
 def _replace(tmp: Path, out: Path) -> None:
@@ -137,7 +190,8 @@ def _link_or_rename(tmp: Path, out: Path) -> None:
 
 
 def check_output(out: Path, overwrite: bool) -> None:
-    """Refuse an existing output unless overwriting."""
+    """Refuse an output path no run could write (`check_output_path`), and an existing output unless overwriting."""
+    check_output_path(out)
     if (out.exists() or out.is_symlink()) and not overwrite:
         raise _exists(out)
 
@@ -179,14 +233,129 @@ def no_space(path: Path, what: str) -> NoSpaceError:
     )
 
 
-def read_json(path: Path, *, what: str, missing: str, fix: str) -> Any:
-    """Parse a JSON file (`what` it is, for messages); a missing file raises ParameterError(`missing`)."""
+def read_json(path: Path, *, what: str, missing: str, fix: str) -> dict[str, Any]:
+    """Parse a JSON file holding an object (`what` it is, for messages); a missing file raises
+    ParameterError(`missing`), anything else that is not a JSON object a ParameterError naming the file."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        value = parse_json(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, NotADirectoryError):
         raise ParameterError(missing, fix=fix) from None
     except ValueError as exc:  # invalid JSON or not UTF-8
         raise ParameterError(f"{str(path)!r} is not a valid {what}: {exc}", fix=fix) from None
+    except OSError as exc:
+        raise ParameterError(f"cannot read {what} {str(path)!r}: {exc.strerror}", fix=fix) from None
+    if not isinstance(value, dict):
+        raise ParameterError(
+            f"{str(path)!r} is not a valid {what}: it holds a {type(value).__name__}, not an object", fix=fix
+        )
+    return value
+
+
+# ------------------------------------------------------------------ bounded JSON and YAML from users
+
+MAX_DEPTH = 32  # nesting levels of a JSON or YAML value read from a user
+YAML_MAX_CHARS = 1 << 20  # a YAML document read from a user
+YAML_MAX_NODES = 100_000  # its values once every alias is expanded (a "billion laughs" expands to 10**9)
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows; write a finite number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"the number {text[:40]} is too large for a float")
+    return value
+
+
+def json_depth(value: Any) -> int:
+    """How deeply lists and mappings nest in `value` (0 for a scalar), counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, Mapping) else item if isinstance(item, list | tuple) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def parse_json(text: str) -> Any:
+    """`json.loads` for text from a user: NaN, Infinity, numbers too large for a float or an int, and values
+    nested deeper than MAX_DEPTH levels raise ValueError (json.JSONDecodeError for bad syntax) saying so."""
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        if json_depth(value) <= MAX_DEPTH:
+            return value
+    except RecursionError:
+        pass
+    raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing nesting deeper than MAX_DEPTH as it composes (before the stack runs out)."""
+
+    depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.depth >= MAX_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_DEPTH} levels (line {self.peek_event().start_mark.line + 1})")
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def _expanded(node: yaml.Node, depth: int, sizes: dict[int, tuple[int, int]], open_nodes: set[int]) -> tuple[int, int]:
+    """(values, levels) of `node` once every alias is expanded; refuses a node inside itself, more than
+    YAML_MAX_NODES values and more than MAX_DEPTH levels."""
+    key = id(node)
+    if key in sizes:
+        size, height = sizes[key]
+    elif key in open_nodes:
+        raise ValueError(f"an alias at line {node.start_mark.line + 1} refers to a value that contains it")
+    else:
+        open_nodes.add(key)
+        size, height = 1, 1
+        for child in _children(node):
+            child_size, child_height = _expanded(child, depth + 1, sizes, open_nodes)
+            size, height = size + child_size, max(height, child_height + 1)
+            if size > YAML_MAX_NODES:
+                break
+        open_nodes.discard(key)
+        sizes[key] = size, height
+    if size > YAML_MAX_NODES:
+        raise ValueError(f"expands to more than {YAML_MAX_NODES:,} values once its aliases (*name) are expanded")
+    if depth + height > MAX_DEPTH + 1:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels once its aliases (*name) are expanded")
+    return size, height
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):  # keys and values
+        return [part for pair in node.value for part in pair]
+    return node.value if isinstance(node, yaml.SequenceNode) else []
+
+
+def load_yaml(text: str, source: str, error: type[CookbookError] = ParameterError) -> Any:
+    """One YAML document from a user (a recipe, a `--config` file), read by PyYAML's safe loader within bounds: at
+    most YAML_MAX_CHARS characters, MAX_DEPTH levels and YAML_MAX_NODES values once aliases are expanded (a "billion
+    laughs" is refused at once). Anything wrong raises `error` naming `source` and the problem."""
+    if len(text) > YAML_MAX_CHARS:
+        raise error(f"{source}: longer than {YAML_MAX_CHARS:,} characters", fix="a YAML file here is a few KB")
+    try:
+        loader = _BoundedLoader(text)  # its reader refuses control characters at once
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _expanded(node, 1, {}, set())
+        return loader.construct_document(node)
+    except (yaml.YAMLError, ValueError, OverflowError) as exc:
+        raise error(
+            f"{source}: not valid YAML: {one_line(str(exc))}", fix="write plain YAML within these bounds"
+        ) from None
 
 
 def write_json(path: Path, data: Any) -> Path:

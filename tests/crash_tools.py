@@ -7,12 +7,13 @@ A test module makes its disk fixture with `yield from small_disk(tmp_path)`. Mou
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,11 @@ def small_disk(tmp_path: Path) -> Iterator[Disk]:
         yield Disk(path)
     finally:
         subprocess.run(["umount", "-l", str(path)], check=False, capture_output=True)
+
+
+def save_counts(counts: Mapping[str, int], variable: str) -> None:
+    """Write outcome counts as JSON to the path the environment variable `variable` names, if it is set."""
+    if os.environ.get(variable):
+        path = Path(os.environ[variable])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(dict(sorted(counts.items())), indent=2) + "\n")

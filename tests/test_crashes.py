@@ -1,20 +1,27 @@
-"""Outputs of `build`, `generate` and `pull` under races, kills and a full disk, with real processes, real
-SIGKILLs and a real filesystem that runs out of space.
+"""Outputs of `build`, `generate`, `publish` and `pull` under races, kills and a full disk, with real processes,
+real SIGKILLs and a real filesystem that runs out of space.
 
-After each: the previous output is intact, nothing is left beside it, and the next run succeeds with no
-manual repair."""
+After each: the previous output is intact (or the new one complete), nothing is left beside it, and the next run
+succeeds with no manual repair. The kills at random moments run KILLS times per command (HYPOTHESIS_PROFILE=long:
+LONG_KILLS); with CRASH_STATS=PATH their outcomes are written there as JSON."""
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import os
+import random
+import shutil
+import signal
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import datasets
 import pyarrow.parquet as pq
 import pytest
-from crash_tools import Disk, MiB, cli, finish, hidden_siblings, kill_when, small_disk, start_cli
+from crash_tools import Disk, MiB, cli, finish, hidden_siblings, kill_when, save_counts, small_disk, start_cli
 
 from cookbook_hub.card.dataset_card import write_dataset_card
 from cookbook_hub.dataset.builder import build
@@ -34,9 +41,20 @@ configs:
 """
 
 
+LONG_KILLS = 16
+KILLS = LONG_KILLS if os.environ.get("HYPOTHESIS_PROFILE") == "long" else 1
+KILL_OUTCOMES: collections.Counter = collections.Counter()
+
+
 @pytest.fixture
 def disk(tmp_path: Path) -> Iterator[Disk]:
     yield from small_disk(tmp_path)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def record_kill_outcomes() -> Iterator[None]:
+    yield
+    save_counts(KILL_OUTCOMES, "CRASH_STATS")
 
 
 def digests(out: Path) -> dict[str, str]:
@@ -106,6 +124,103 @@ def test_a_killed_save_to_disk_leaves_nothing_the_next_run_keeps(tmp_path: Path)
     assert hidden_siblings(out) == sorted([partial.name, f"{partial.name}.scratch"])
     write(out, 200, overwrite=True)
     assert hidden_siblings(out) == [] and rows_of(out) == 200
+
+
+def expected_rows(name: str, n: int) -> int:
+    """What `rows_of` counts for a run of `command` at n rows (a build's train split holds 96%)."""
+    return round(n * 0.96) if name == "ds" else n
+
+
+def kill_after(proc: subprocess.Popen, seconds: float) -> bool:
+    """SIGKILL a started command (its whole process group) after `seconds`; False if it had ended by then."""
+    try:
+        proc.wait(timeout=seconds)
+        return False
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
+        return True
+
+
+def took(args: list[str]) -> float:
+    """Seconds a command takes here, run to its end (the kills' moments are drawn within it)."""
+    start = time.monotonic()
+    code, _, err = finish(start_cli(*args))
+    assert code == 0, err
+    return time.monotonic() - start
+
+
+@pytest.mark.parametrize(("name", "n"), [("ds", 3000), ("rows.parquet", 40_000), ("rows", 40_000)])
+def test_kills_at_random_moments_lose_nothing(tmp_path: Path, name: str, n: int) -> None:
+    """SIGKILL `build` or `generate --overwrite` at a random moment of its run (seeded fractions of how long it
+    takes here): the output is the previous one, intact, or the new one, complete; the next run leaves nothing
+    beside it."""
+    out, rng = tmp_path / name, random.Random(name)
+    whole = took(command(out, n))
+    write(out, 100, overwrite=True)
+    for k in range(KILLS):
+        before = digests(out)  # a save_to_disk folder's state.json differs from run to run
+        moment = rng.uniform(0.05, 1.1) * whole
+        rows = n + 25 * k  # a build's splits of these sizes are exact: 96% train
+        killed = kill_after(start_cli(*command(out, rows, "--overwrite")), moment)
+        intact = digests(out) == before
+        assert intact or rows_of(out) == expected_rows(name, rows), (k, moment)
+        KILL_OUTCOMES[
+            f"{name}: {'killed' if killed else 'ended'}, {'previous intact' if intact else 'new complete'}"
+        ] += 1
+        write(out, 100, overwrite=True)
+        assert hidden_siblings(out) == [] and rows_of(out) == expected_rows(name, 100), (k, moment)
+        KILL_OUTCOMES[f"{name}: next run succeeded"] += 1
+
+
+def test_publishes_killed_at_random_moments_are_undone_or_done(tmp_path: Path) -> None:
+    """SIGKILL `publish --tag v0.2.0` at a random moment: the refs are all where they were or all moved together,
+    `git fsck --strict` finds no error, and the same publish then succeeds with the tree clean."""
+    repo, rng = tmp_path / "hub" / "local" / "ds", random.Random("publish")
+    v1, v2 = tmp_path / "v1" / "ds", tmp_path / "v2" / "ds"  # `write` builds a folder named ds
+    write(v1, 1000)
+    shutil.copytree(v1, v2)
+    (v2 / "extra.bin").write_bytes(random.Random(0).randbytes(8 * MiB))  # the new version: one more, large file
+    publish(v1, str(repo), tag="v0.1.0")
+    first = refs(repo)
+    whole = took(["publish", str(v2), "--to", str(repo), "--tag", "v0.2.0"])
+    undo_v2(repo, first)
+    for k in range(KILLS):
+        moment = rng.uniform(0.05, 1.1) * whole
+        killed = kill_after(start_cli("publish", str(v2), "--to", str(repo), "--tag", "v0.2.0"), moment)
+        now = refs(repo)
+        moved = now != first
+        assert not moved or now["refs/tags/v0.2.0"] == now["refs/heads/main"] != first["refs/heads/main"], (k, now)
+        assert now["refs/tags/v0.1.0"] == first["refs/tags/v0.1.0"]
+        fsck = subprocess.run(["git", "-C", str(repo), "fsck", "--strict"], capture_output=True, text=True)
+        assert fsck.returncode == 0, fsck.stdout + fsck.stderr
+        KILL_OUTCOMES[
+            f"publish: {'killed' if killed else 'ended'}, refs {'moved' if moved else 'where they were'}"
+        ] += 1
+        publish(v2, str(repo), tag="v0.2.0")
+        assert (
+            subprocess.run(["git", "-C", str(repo), "status", "--porcelain"], capture_output=True, text=True).stdout
+            == ""
+        )
+        KILL_OUTCOMES["publish: next publish succeeded"] += 1
+        undo_v2(repo, first)
+
+
+def undo_v2(repo: Path, first: dict[str, str]) -> None:
+    """Put the repository back at its first version, so the next kill starts where this one did."""
+    subprocess.run(["git", "-C", str(repo), "tag", "-d", "v0.2.0"], check=True, capture_output=True)
+    subprocess.run(["git", "-C", str(repo), "reset", "-q", "--hard", first["refs/heads/main"]], check=True)
+
+
+def refs(repo: Path) -> dict[str, str]:
+    """Every branch and tag of a local hub repository, with its commit."""
+    shown = subprocess.run(
+        ["git", "-C", str(repo), "for-each-ref", "--format=%(refname) %(objectname)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(line.split() for line in shown.stdout.splitlines())
 
 
 # ------------------------------------------------------------------ a full disk

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import sys
+import warnings
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from cookbook_hub.errors import CookbookError, ParameterError
+from cookbook_hub.fs import one_line, parse_json
 from cookbook_hub.generation.formatting import STYLES
+from cookbook_hub.recipes.limits import check_template_size
+from cookbook_hub.templates import Template, get_template
+from cookbook_hub.tokens.space import resolve_token_space
 
 F = TypeVar("F", bound=Callable[..., Any])
 USER_ERROR_EXIT = 2
@@ -29,13 +35,26 @@ def user_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except CookbookError as exc:
-            stderr.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True)  # the message is text, not markup
-            raise typer.Exit(USER_ERROR_EXIT) from None
+            report(str(exc).removesuffix(f"\n  fix: {exc.fix}"), exc.fix)
         except KeyboardInterrupt:
             stderr.print("interrupted: nothing was left half-written")
             sys.exit(130)
+        except MemoryError:
+            report(
+                "out of memory: what was asked for does not fit in this machine's memory",
+                "ask for smaller lengths, fewer rows per process or fewer processes",
+            )
 
     return wrapper  # type: ignore[return-value]
+
+
+def report(message: str, fix: str | None) -> NoReturn:
+    """Print a user error as one `error:` line and one `fix:` line (text, not markup, without tokens), then exit
+    with code 2."""
+    stderr.print(f"[bold red]error:[/] {escape(one_line(message))}", markup=True)
+    if fix:
+        stderr.print(f"  fix: {one_line(fix)}", markup=False)
+    raise typer.Exit(USER_ERROR_EXIT) from None
 
 
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help=f"Text format: {', '.join(STYLES)}.")]
@@ -62,9 +81,33 @@ def parse_params(text: str | None) -> dict | None:
     if text is None:
         return None
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ParameterError(f"--params is not valid JSON: {exc.msg}", fix="write it like '{\"min_len\": 4}'") from None
+        value = parse_json(text)
+    except ValueError as exc:
+        problem = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        raise ParameterError(f"--params is not valid JSON: {problem}", fix="write it like '{\"min_len\": 4}'") from None
     if not isinstance(value, dict):
         raise ParameterError("--params must be a JSON object", fix="write it like '{\"min_len\": 4}'")
     return value
+
+
+def template_from_options(name: str, params: str | None, token_space: str) -> Template:
+    """The template `name` with the --params JSON over the --token-space, its sizes within bounds."""
+    return check_template_size(get_template(name, parse_params(params), resolve_token_space(token_space)))
+
+
+def quiet_libraries(verbose: bool = False) -> None:
+    """Keep the libraries' chatter out of a command's output unless `verbose`: their info and warning logs, the
+    progress bars of preparation steps (datasets' split generation and maps, transformers' weight loading), and a
+    deprecation warning peft raises about a transformers API. The training and evaluation progress bars stay."""
+    if verbose:
+        return
+    import datasets
+    import transformers
+
+    datasets.utils.logging.set_verbosity_error()
+    datasets.disable_progress_bars()
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    for name in ("lm_eval", "lm-eval"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)

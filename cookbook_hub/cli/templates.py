@@ -15,16 +15,15 @@ from cookbook_hub.cli.options import (
     ParamsOpt,
     SeedOpt,
     TokenSpaceOpt,
-    parse_params,
     stdout,
+    template_from_options,
     user_errors,
 )
-from cookbook_hub.errors import ParameterError
 from cookbook_hub.generation.formatting import Style, format_sample
 from cookbook_hub.generation.generate import generate
-from cookbook_hub.templates import REGISTRY, get_template
+from cookbook_hub.recipes.limits import check_rows
+from cookbook_hub.templates import REGISTRY
 from cookbook_hub.tokens.sampling import Shard
-from cookbook_hub.tokens.space import resolve_token_space
 
 
 @user_errors
@@ -57,10 +56,9 @@ def show_cmd(
 
     Example: cookbook-hub show span_qa -n 2 --format qa --params '{"context_max_len": 64}'
     """
-    if n < 1:
-        raise ParameterError(f"-n must be >= 1, got {n}", fix="ask for at least one sample")
+    check_rows(n, "-n")
     rendered = Style(style, instruction)
-    tpl = get_template(template, parse_params(params), resolve_token_space(token_space))
+    tpl = template_from_options(template, params, token_space)
     for sample in tpl.samples(0, n, seed):
         text = format_sample(tpl, sample, rendered)
         stdout.rule(f"{tpl.name} v{tpl.version} · index {sample.index} · answer: {sample.answer}")
@@ -95,9 +93,10 @@ def generate_cmd(
     Example: cookbook-hub generate span_qa -n 100000 --num-proc 2 --out span_qa.parquet
     Sharded over 4 machines: cookbook-hub generate span_qa -n 1000000 --shard 2/4 --out part-2.parquet
     """
+    check_rows(n, "-n")
     rendered = Style(style, instruction)
     spec = Shard.parse(shard)
-    tpl = get_template(template, parse_params(params), resolve_token_space(token_space))
+    tpl = template_from_options(template, params, token_space)
     result = generate(
         tpl, n, out, seed=seed, style=rendered, num_proc=num_proc, shard=spec, overwrite=overwrite, progress=not quiet
     )

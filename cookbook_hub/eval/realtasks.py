@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from cookbook_hub.errors import TaskFileError
+from cookbook_hub.fs import parse_json
 from cookbook_hub.generation.formatting import ANSWER_CUE, PromptParts, Style, completion_text, prompt_text
 from cookbook_hub.templates.base import LETTERS, TaskKind
 
@@ -94,9 +95,10 @@ def _choices(path: Path, line: int, row: dict[str, Any]) -> tuple[str, ...] | No
 def parse_example(path: Path, line: int, text: str) -> Example:
     """Validate one line of a task file."""
     try:
-        row = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _fail(path, line, None, f"not valid JSON ({exc.msg})") from None
+        row = parse_json(text)
+    except ValueError as exc:
+        problem = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        raise _fail(path, line, None, f"not valid JSON ({problem})") from None
     if not isinstance(row, dict):
         raise _fail(path, line, None, f"must be a JSON object, got {type(row).__name__}")
     for field in FIELDS:
@@ -128,6 +130,14 @@ def task_kind(examples: Sequence[Example]) -> TaskKind:
     return "yes_no" if all(is_yes_no(e) for e in examples) else "choice"
 
 
+def _utf8(path: Path, line: int, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problem = f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+        raise _fail(path, line, None, problem, fix="save the file as UTF-8") from None
+
+
 def load_task_file(path: str | Path) -> RealTask:
     """Read and validate a real-task JSONL file; errors name the line and field at fault."""
     path = Path(path)
@@ -136,10 +146,14 @@ def load_task_file(path: str | Path) -> RealTask:
             f"task file {str(path)!r} does not exist", fix="pass a .jsonl file in the shape of shared/data"
         )
     examples = []
-    with path.open(encoding="utf-8") as fh:
-        for line, text in enumerate(fh, start=1):
-            if text.strip():
-                examples.append(parse_example(path, line, text))
+    try:
+        with path.open("rb") as fh:
+            for line, raw in enumerate(fh, start=1):
+                text = _utf8(path, line, raw)
+                if text.strip():
+                    examples.append(parse_example(path, line, text))
+    except OSError as exc:
+        raise TaskFileError(f"cannot read task file {str(path)!r}: {exc.strerror}") from None
     if not examples:
         raise TaskFileError(f"task file {path} holds no examples", fix=SHAPE_FIX)
     first = examples[0]
@@ -260,3 +274,10 @@ def answer_shares(predictions: Sequence[str], answers: Sequence[str] = ("yes", "
     """The share of predictions that are each answer (compared lowercased)."""
     said = [p.strip().lower() for p in predictions]
     return {a: (said.count(a.lower()) / len(said) if said else 0.0) for a in answers}
+
+
+def chance_rate(task: RealTask, examples: Sequence[Example]) -> float:
+    """The accuracy of a uniform random pick among each example's choices (0 for extractive QA)."""
+    if task.kind == "extractive":
+        return 0.0
+    return sum(1 / len(e.choices or ()) for e in examples) / len(examples)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import re
 from importlib import resources
 from pathlib import Path
@@ -21,7 +22,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 from cookbook_hub.errors import CookbookError, RecipeError, UnknownNameError
+from cookbook_hub.fs import MAX_DEPTH, YAML_MAX_NODES, json_depth, load_yaml
 from cookbook_hub.generation.formatting import STYLES, Style
+from cookbook_hub.recipes.limits import MAX_ROWS, MAX_WEIGHT, check_template_size
 from cookbook_hub.templates import REGISTRY, get_template
 from cookbook_hub.templates.base import validate_params
 from cookbook_hub.tokens.sampling import SPLIT_OFFSETS
@@ -40,7 +43,7 @@ class TemplateEntry(_Strict):
     """One template of a mixture: its weight and parameters."""
 
     template: str
-    weight: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    weight: Annotated[float, Field(gt=0, le=MAX_WEIGHT, allow_inf_nan=False)]
     params: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("template")
@@ -61,6 +64,13 @@ class Provenance(_Strict):
     learned_from: dict[str, Any] | None = None
     notes: str | None = None
 
+    @field_validator("learned_from")
+    @classmethod
+    def _plain_data(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            check_plain_data(value)
+        return value
+
     @model_validator(mode="after")
     def _learned_has_inputs(self) -> Provenance:
         if self.kind == "learned" and not self.learned_from:
@@ -76,7 +86,7 @@ class Recipe(_Strict):
     description: str = ""
     token_space: str = "default"
     templates: Annotated[list[TemplateEntry], Field(min_length=1)]
-    size: Annotated[int, Field(gt=0, le=1 << 40)]
+    size: Annotated[int, Field(gt=0, le=MAX_ROWS)]
     splits: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
         default_factory=lambda: {"train": 0.98, "validation": 0.01, "test": 0.01}
     )
@@ -169,11 +179,34 @@ class Recipe(_Strict):
         """Check what the schema alone cannot: the token space exists and every template's params are valid."""
         space = resolve_token_space(self.token_space)
         for entry in self.templates:
-            get_template(entry.template, entry.params, space)
+            check_template_size(get_template(entry.template, entry.params, space))
 
     def to_yaml(self) -> str:
         """The recipe as YAML (field order kept)."""
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+def check_plain_data(value: Any) -> None:
+    """Raise ValueError unless `value` is JSON-like data (mappings with text keys, lists, text, finite numbers,
+    booleans, null) of at most YAML_MAX_NODES values nested at most MAX_DEPTH levels."""
+    if json_depth(value) > MAX_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+    stack, seen = [value], 0
+    while stack:
+        item = stack.pop()
+        seen += 1
+        if seen > YAML_MAX_NODES:
+            raise ValueError(f"holds more than {YAML_MAX_NODES:,} values")
+        if isinstance(item, dict):
+            if not all(isinstance(key, str) for key in item):
+                raise ValueError("keys must be text; quote them")
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ValueError(f"{item} is not a finite number")
+        elif item is not None and not isinstance(item, str | int | float):
+            raise ValueError(f"holds a {type(item).__name__}; use text, numbers, true/false, null, lists and mappings")
 
 
 def shareable_token_space(value: str) -> str:
@@ -217,21 +250,25 @@ def load_recipe(spec: str | Path) -> Recipe:
     """A recipe by package name (its latest version, see `recipe_names()`), by `NAME@VERSION` (any version the
     package ships, see `recipe_versions()`), or from a YAML file path."""
     path = Path(spec)
-    if path.suffix in (".yaml", ".yml") or path.exists():
+    if path.suffix in (".yaml", ".yml") or _exists(path):
         try:
             text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise RecipeError(f"cannot read recipe {str(path)!r}: {exc.strerror}") from None
         except UnicodeDecodeError as exc:
             raise RecipeError(f"recipe {str(path)!r} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+            raise RecipeError(f"cannot read recipe {str(path)!r}: {getattr(exc, 'strerror', None) or exc}") from None
         source = str(path)
     else:
         text, source = _shipped(str(spec))
+    return parse_recipe(load_yaml(text, source, RecipeError), source)
+
+
+def _exists(path: Path) -> bool:
+    """Whether `path` names an existing file or folder (False for names no file can have)."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise RecipeError(f"{source}: not valid YAML: {exc}") from None
-    return parse_recipe(data, source)
+        return path.exists()
+    except (OSError, ValueError):
+        return False
 
 
 def _shipped(spec: str) -> tuple[str, str]:

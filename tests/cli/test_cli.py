@@ -40,6 +40,14 @@ def run(*args: str):
     return CliRunner().invoke(app, list(args))
 
 
+def assert_refused(result, *needles: str) -> None:
+    """An in-process run (`run`) that ended as a user error: exit code 2, a clean exit, every needle said."""
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    for needle in needles:
+        assert needle in result.output, result.output
+
+
 def rows(path) -> pa.Table:
     return pq.read_table(path).replace_schema_metadata(None)
 
@@ -163,22 +171,97 @@ def test_generate_with_a_token_list(tmp_path):
 # --- user errors: exit code 2, one message, no traceback ------------------------------------------------
 
 
-def test_error_messages_are_text_not_markup():
-    assert_user_error(cli("show", "[/x]"), "unknown template '[/x]'")  # once a rich MarkupError traceback
+def raised(error: CookbookError):
+    """What a command that raises `error` prints and returns."""
     fails = typer.Typer()
 
     @fails.command()
     @user_errors
-    def needs_extra() -> None:
-        raise CookbookError("no tokenizer support", fix="pip install 'cookbook-hub[tokenizers]'")
+    def command() -> None:
+        raise error
 
-    result = CliRunner().invoke(fails, [])
+    return CliRunner().invoke(fails, [])
+
+
+def test_error_messages_are_text_not_markup():
+    assert_user_error(cli("show", "[/x]"), "unknown template '[/x]'")  # once a rich MarkupError traceback
+    result = raised(CookbookError("no tokenizer support", fix="pip install 'cookbook-hub[tokenizers]'"))
     assert result.exit_code == 2 and "fix: pip install 'cookbook-hub[tokenizers]'" in result.output
 
 
 @pytest.mark.parametrize("n", ["0", "-1"])
 def test_show_refuses_no_samples(n):
-    assert_user_error(cli("show", "copy", "-n", n), f"-n must be >= 1, got {n}")
+    assert_user_error(cli("show", "copy", "-n", n), "-n must be >= 1 and <= 1,099,511,627,776 (rows)", f"got {n}")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["show", "copy"], ["generate", "copy", "--out", "x.parquet"], ["build", "generative", "--out", "ds"]],
+    ids=["show", "generate", "build"],
+)
+@pytest.mark.parametrize("n", ["1000000000000000", "0"])
+def test_row_counts_are_bounded_up_front(tmp_path, command, n):
+    """-n 10**15 once tried to allocate petabytes; now it is refused with the bound before anything runs."""
+    result = cli(*command, "-n", n, cwd=tmp_path)
+    assert_user_error(result, "-n must be >= 1 and <= 1,099,511,627,776 (rows)")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("params", "needle"),
+    [
+        ('{"max_len": 100000000000}', "parameter 'max_len' is 100,000,000,000, above the bound of 1,024"),
+        ('{"max_len": NaN}', "NaN is not a number JSON allows"),
+        ('{"max_len": 1e999}', "the number 1e999 is too large for a float"),
+        ('{"max_len": ' + "[" * 3000 + "]" * 3000 + "}", "nested deeper than 32 levels"),
+        ('{"max_len": ' + "9" * 5000 + "}", "--params is not valid JSON"),
+    ],
+    ids=["huge-length", "nan", "inf", "deep", "huge-int"],
+)
+def test_params_are_bounded(tmp_path, params, needle):
+    """Each of these was a traceback (MemoryError, RecursionError, ValueError) or a hang."""
+    out = str(tmp_path / "x.parquet")
+    for command in (["show", "copy", "-n", "1"], ["generate", "copy", "-n", "5", "--out", out]):
+        assert_refused(run(*command, "--params", params), needle)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("out", "needle"),
+    [
+        ("a" * 300 + ".parquet", "is 308 bytes long, more than the 223 that fit in"),
+        ("a-file/x.parquet", "'a-file' is a file, not a folder"),
+        ("a-file/deeper/x.parquet", "'a-file' is a file, not a folder"),
+        (".", "output '.' is the current folder or a folder above it"),
+        ("..", "output '..' is the current folder or a folder above it"),
+        ("sub/../..", "is the current folder or a folder above it"),
+    ],
+    ids=["too-long", "parent-is-a-file", "ancestor-is-a-file", "dot", "dotdot", "above"],
+)
+@pytest.mark.parametrize("command", [["generate", "copy"], ["build", "generative"]])
+def test_outputs_that_cannot_be_written_are_refused_up_front(tmp_path, monkeypatch, command, out, needle):
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "a-file").write_text("precious")
+    monkeypatch.chdir(work)
+    assert_refused(run(*command, "-n", "20", "--out", out, "--overwrite", "-q"), needle)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a-file", "work"]
+    assert (work / "a-file").read_text() == "precious"
+
+
+@pytest.mark.parametrize("out", ["x.parquet", "x.jsonl", "x", "sub/x.parquet"])
+def test_a_read_only_folder_is_named(tmp_path, out):
+    """Root may write to a folder whatever its mode, so the folder is a read-only mount."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a read-only tmpfs (needs root): {mounted.stderr.decode().strip()}")
+    try:
+        result = cli("generate", "copy", "-n", "5", "--out", str(folder / out), "-q")
+        assert_user_error(result, f"cannot write {str(folder / out)!r}", "read-only file system")
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
 def test_unknown_template_suggests(tmp_path):
@@ -265,3 +348,27 @@ def test_missing_required_option_is_a_usage_error():
     result = run("generate", "copy", "-n", "5")
     assert result.exit_code == 2
     assert "--out" in result.output
+
+
+def test_eval_refuses_a_limit_below_one():
+    result = run("eval", "--tasks", "templates", "--limit", "0")
+    assert_refused(result, "Invalid value for '--limit'", "Input should be greater than or equal to")
+
+
+@pytest.mark.parametrize(("text", "needle"), [("{bad", "is not a valid"), ("[]", "holds a list, not an object")])
+def test_an_adapter_config_that_is_not_a_json_object_is_named(tmp_path, text, needle):
+    (tmp_path / "adapter_config.json").write_text(text)
+    result = run("eval", "--adapter", str(tmp_path), "--tasks", "templates", "--limit", "1")
+    assert_refused(result, f"{str(tmp_path / 'adapter_config.json')!r} is not a valid", needle)
+
+
+def test_a_token_space_name_too_long_for_the_filesystem_is_unknown():
+    """Found by the fuzz suite: once an OSError traceback from the existence check."""
+    assert_refused(run("show", "copy", "-n", "1", "--token-space", "a" * 300), "unknown token space 'aaaa")
+
+
+def test_an_error_is_printed_on_one_line():
+    """Found by the fuzz suite: a YAML error printed over six lines."""
+    result = raised(CookbookError("README.md: invalid YAML:\n  in line 1\n    {\n     ^", fix="fix\nthe card"))
+    assert result.exit_code == 2
+    assert result.stderr == "error: README.md: invalid YAML: in line 1 { ^\n  fix: fix the card\n"

@@ -81,6 +81,9 @@ def test_yes_no_files_are_detected(tmp_path):
         ([ROW, "{not json"], ["line 2", "not valid JSON"]),
         ([ROW, "[1, 2]"], ["line 2", "must be a JSON object"]),
         ([ROW, {**ROW, "choices": ["a", "b"], "answer": "a"}], ["line 2", "field 'choices'", "separate files"]),
+        ([ROW, '{"id": ' + "[" * 5000 + "]" * 5000 + "}"], ["line 2", "nested deeper than 32 levels"]),
+        ([ROW, '{"id": ' + "9" * 5000 + "}"], ["line 2", "not valid JSON", "digits"]),
+        ([{**ROW, "id": "r"}, '{"id": NaN}'], ["line 2", "NaN is not a number JSON allows"]),
     ],
 )
 def test_bad_rows_name_the_line_and_field(tmp_path, rows, needles):
@@ -89,6 +92,13 @@ def test_bad_rows_name_the_line_and_field(tmp_path, rows, needles):
         load_task_file(path)
     for needle in [str(path), *needles]:
         assert needle in str(err.value)
+
+
+def test_a_file_that_is_not_utf8_names_the_line(tmp_path):
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes((json.dumps(ROW) + "\n").encode() + '{"id": "caf\xe9"}\n'.encode("latin-1"))
+    with pytest.raises(TaskFileError, match=r"latin1.jsonl line 2: not UTF-8 text \(invalid continuation byte"):
+        load_task_file(path)
 
 
 def test_missing_and_empty_files(tmp_path):
@@ -123,7 +133,11 @@ def same_text_example(template_name: str, kind_choices: list[str] | None) -> tup
     context = fields.get("Document") or fields.get("Passage") or ""
     choices = sample.options if sample.options else kind_choices
     example = Example(
-        line=1, id="x", context=context, question=fields["Question"], choices=choices and tuple(choices),
+        line=1,
+        id="x",
+        context=context,
+        question=fields["Question"],
+        choices=choices and tuple(choices),
         answer=(choices or [sample.answer])[0],
     )
     return template, sample, example

@@ -209,7 +209,7 @@ def test_unknown_key_is_named() -> None:
     assert "templates.0.wieght: unknown key" in recipe_error(data)
 
 
-@pytest.mark.parametrize("weight", [0, -1, -0.5, float("inf"), float("nan")])
+@pytest.mark.parametrize("weight", [0, -1, -0.5, float("inf"), float("nan"), 1e308, 1e6 + 1])
 def test_bad_weight(weight: float) -> None:
     data = valid_recipe()
     data["templates"][1]["weight"] = weight
@@ -423,6 +423,87 @@ def test_cli_recipe_show_unknown() -> None:
     result = CliRunner().invoke(app, ["recipe", "show", "gpt4al"])
     assert result.exit_code == 2, result.exception
     assert "did you mean 'gpt4all'" in result.stderr
+
+
+# --- YAML from users is bounded: bombs, deep nesting, odd values ------------------------------------
+HEAD = 'name: mini\nversion: "0.1.0"\ntemplates: [{template: copy, weight: 1}]\nsize: 10\n'
+LAUGHS = "\n".join(
+    f"    l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9 if i else ['"lol"'] * 9) + "]" for i in range(10)
+)
+BOMB = HEAD + "provenance:\n  kind: learned\n  learned_from:\n" + LAUGHS + "\n"
+
+
+def write_recipe_text(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "r.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_billion_laughs_is_refused_at_once(tmp_path: Path) -> None:
+    """A ~700-byte bomb under provenance.learned_from once hung `recipe validate` and `build` (10**9 values)."""
+    assert len(BOMB) < 800
+    path = write_recipe_text(tmp_path, BOMB)
+    with pytest.raises(RecipeError, match="expands to more than 100,000 values once its aliases"):
+        load_recipe(path)
+    for command in (["recipe", "validate", str(path)], ["build", str(path), "--out", str(tmp_path / "ds")]):
+        result = run_cli(*command)  # run_cli's timeout is the hang check
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert "expands to more than 100,000 values" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.yaml"]
+
+
+@pytest.mark.parametrize(
+    ("tail", "needle"),
+    [
+        ("provenance: {kind: learned, learned_from: {a: " + "[" * 5000 + "]" * 5000 + "}}\n", "nested deeper than 32"),
+        ("description: " + "[" * 40 + "]" * 40 + "\n", "nested deeper than 32 levels (line 5)"),
+        (
+            "provenance: {kind: learned, learned_from: &a {x: *a}}\n",
+            "an alias at line 5 refers to a value that contains",
+        ),
+        ("seed: " + "9" * 5000 + "\n", "not valid YAML"),
+        ("provenance: {kind: learned, learned_from: {x: .nan}}\n", "is not a finite number"),
+        ("provenance: {kind: learned, learned_from: {x: 2024-01-01}}\n", "holds a date; use text"),
+        ("provenance: {kind: learned, learned_from: {x: !!binary aGk=}}\n", "holds a bytes"),
+        ("provenance: {kind: learned, learned_from: {a: {1: x}}}\n", "keys must be text"),
+        ("description: " + "x" * (1 << 20) + "\n", "longer than 1,048,576 characters"),
+        ("description: a\x1fb\n", "special characters are not allowed"),  # found by the fuzz suite
+    ],
+    ids=[
+        "deep-learned-from",
+        "deep-elsewhere",
+        "recursive-alias",
+        "huge-int",
+        "nan",
+        "date",
+        "bytes",
+        "int-key",
+        "huge",
+        "control-character",
+    ],
+)
+def test_odd_yaml_is_a_recipe_error_naming_the_file(tmp_path: Path, tail: str, needle: str) -> None:
+    path = write_recipe_text(tmp_path, HEAD + tail)
+    with pytest.raises(RecipeError) as err:
+        load_recipe(path)
+    assert str(err.value).startswith(str(path)) and needle in str(err.value), str(err.value)
+
+
+def test_aliases_within_the_bounds_still_load(tmp_path: Path) -> None:
+    text = HEAD.replace("templates: [{template: copy, weight: 1}]", "templates: [{template: copy, weight: &w 1}]")
+    recipe = load_recipe(write_recipe_text(tmp_path, text + "provenance: {kind: learned, learned_from: {w: *w}}\n"))
+    assert recipe.provenance.learned_from == {"w": 1}
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"size": 2**40 + 1}, "size: Input should be less than or equal to 1099511627776"),
+        ({"templates": [{"template": "copy", "weight": 1, "params": {"max_len": 10**11}}]}, "above the bound of 1,024"),
+    ],
+)
+def test_absurd_sizes_are_refused_with_the_bound(change: dict, needle: str) -> None:
+    assert needle in recipe_error({**valid_recipe(), **change})
 
 
 # --- property-based: malformed recipes never escape as another exception ------------------------
