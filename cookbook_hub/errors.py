@@ -76,3 +76,20 @@ class ModelError(CookbookError, ValueError):
 
 class NoSpaceError(CookbookError, OSError):
     """A write failed on a full disk; what was being written is removed and earlier outputs are intact."""
+
+
+class MixError(CookbookError, ValueError):
+    """A mixture cannot be learned from what was given (tasks, templates, matrix, solver settings)."""
+
+
+class IntegrityError(CookbookError, ValueError):
+    """A built dataset (or a shard of one) whose files do not match its records: missing, truncated, foreign,
+    miscounted, or built from another recipe version."""
+
+
+class ClusterError(CookbookError, ConnectionError):
+    """A compute cluster (a Ray address) that cannot be reached or used."""
+
+
+class OutputPathError(CookbookError, OSError):
+    """An output path that cannot be written: a read-only folder, a name too long, a parent that is a file."""

@@ -55,10 +55,11 @@ class RepoFolder:
 class DatasetFolder(RepoFolder):
     """A dataset folder written by `cookbook-hub build`:
 
-        README.md                                  card; YAML `configs:` and `dataset_info`
-        cookbook_build.json                        manifest: recipes, counts, hashes, files
-        images/<config>-weights.png                recipe weights chart
-        <config>/<split>-00000-of-00001.parquet    data
+    README.md                                  card; YAML `configs:` and `dataset_info`
+    cookbook_build.json                        manifest: recipes, counts, hashes, files
+    images/<config>-weights.png                recipe weights chart
+    images/<config>-effects.png                effect matrix of a learned recipe
+    <config>/<split>-00000-of-00001.parquet    data
     """
 
     MANIFEST = "cookbook_build.json"
@@ -97,6 +98,11 @@ class DatasetFolder(RepoFolder):
         """The repo path of a config's weights chart."""
         return f"{cls.IMAGES}/{config}-weights.png"
 
+    @classmethod
+    def effects_plot(cls, config: str) -> str:
+        """The repo path of the effect-matrix heatmap of a config built from a learned recipe."""
+        return f"{cls.IMAGES}/{config}-effects.png"
+
 
 # ------------------------------------------------------------------ adapters
 
@@ -115,13 +121,13 @@ class CardPart:
 class AdapterFolder(RepoFolder):
     """An adapter folder written by `cookbook-hub train`:
 
-        adapter_config.json, adapter_model.safetensors   the LoRA adapter (peft's save_pretrained)
-        training_args.json, metrics.json, loss.png      what the run was and what it measured
-        checkpoints/                                    only while a run is unfinished (`--resume`)
-        eval/results_<time>.json                        `cookbook-hub eval` results documents
-        .eval_results/<task>.yaml                       the Hub's eval results entries
-        alignment/<task>.<template>/alignment.{json,md,png}   `cookbook-hub align` reports
-        card_parts/<record>.json                        each record's part of the card
+    adapter_config.json, adapter_model.safetensors   the LoRA adapter (peft's save_pretrained)
+    training_args.json, metrics.json, loss.png      what the run was and what it measured
+    checkpoints/                                    only while a run is unfinished (`--resume`)
+    eval/results_<time>.{json,png}                  `cookbook-hub eval` results documents and their plots
+    .eval_results/<task>.yaml                       the Hub's eval results entries
+    alignment/<task>.<template>/alignment.{json,md,png}   `cookbook-hub align` reports
+    card_parts/<record>.json                        each record's part of the card
     """
 
     ADAPTER_CONFIG = "adapter_config.json"
@@ -180,6 +186,11 @@ class AdapterFolder(RepoFolder):
     def results_file(self, stamp: str) -> Path:
         """Where the results document of an evaluation made at `stamp` (e.g. 20260101T120000Z) is saved."""
         return self.path / self.RESULTS_DIR / f"results_{stamp}.json"
+
+    @staticmethod
+    def results_plot(results_file: Path) -> Path:
+        """The plot of the results document `results_file`, beside it."""
+        return results_file.with_suffix(".png")
 
     def results_files(self) -> list[Path]:
         """Every saved results document, newest first."""

@@ -19,12 +19,13 @@ from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
 
+from cookbook_hub._dataset_scripts.cookbook_templates import CITATION
 from cookbook_hub.card.render import render_card_template
+from cookbook_hub.dataset.verify import split_shards
 from cookbook_hub.errors import CookbookError
 from cookbook_hub.folders import DatasetFolder
-from cookbook_hub.plots import weights_plot
+from cookbook_hub.plots import heatmap, weights_plot
 from cookbook_hub.recipes.schema import Recipe, shareable_token_space
-from dataset_scripts.cookbook_templates import CITATION
 
 EXAMPLES_PER_TEMPLATE = 2
 SPLIT_ORDER = ("train", "validation", "test")
@@ -129,14 +130,66 @@ def example_rows(files: list[Path], template: str, k: int = EXAMPLES_PER_TEMPLAT
 
 
 def has_plot(config: dict[str, Any]) -> bool:
-    """Whether a config gets a weights chart (it mixes several templates)."""
-    return len(config["templates"]) > 1
+    """Whether a config gets a weights chart (it mixes several templates, or its weights were learned)."""
+    return len(config["templates"]) > 1 or learned_from(config) is not None
+
+
+def learned_from(config: dict[str, Any]) -> dict[str, Any] | None:
+    """What a config's weights were learned from, as `cookbook-hub mix learn` records it (its templates, tasks,
+    effects, estimator, ...); None for a hand-written recipe, or a learned one that records something else (its
+    card then shows the provenance as written, without the matrix)."""
+    provenance = config["recipe"].get("provenance") or {}
+    source = provenance.get("learned_from") if provenance.get("kind") == "learned" else None
+    shapes = {
+        "base_recipe": str, "base_weights": dict, "estimator": str, "budget": dict, "templates": list,
+        "tasks": list, "effects": dict, "dropped": dict, "temperature": (int, float), "package_version": str,
+    }  # fmt: skip
+    if not isinstance(source, dict) or not all(isinstance(source.get(k), t) for k, t in shapes.items()):
+        return None
+    tasks_ok = all(isinstance(t, dict) and isinstance(t.get("name"), str) for t in source["tasks"])
+    effects_ok = all(
+        isinstance(row, dict) and all(isinstance(e, dict) and _numbers(e, ("effect", "stderr")) for e in row.values())
+        for row in source["effects"].values()
+    )
+    templates_ok = all(isinstance(t, str) for t in source["templates"])
+    weights_ok = _numbers(source["base_weights"], source["base_weights"])
+    return source if tasks_ok and effects_ok and templates_ok and weights_ok else None
+
+
+def _numbers(mapping: dict[str, Any], keys: Any) -> bool:
+    return all(isinstance(mapping.get(k), int | float) and not isinstance(mapping.get(k), bool) for k in keys)
+
+
+def effect_rows(source: dict[str, Any]) -> list[list[float | None]]:
+    """A learned recipe's effect matrix as rows (templates) of cells (tasks); None where unmeasured."""
+    tasks = [t["name"] for t in source["tasks"]]
+    effects = source.get("effects") or {}
+    return [[(effects.get(t, {}).get(k) or {}).get("effect") for k in tasks] for t in source["templates"]]
+
+
+def learned_summary(config: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """What the card says of a learned config: the inputs, the matrix (as a table and a heatmap) and the drops."""
+    source = learned_from(config)
+    if source is None:
+        return None
+    tasks = [t["name"] for t in source["tasks"]]
+    effects = source.get("effects") or {}
+    cells = {
+        t: [
+            "–" if e is None else f"{e['effect']:+.3f} ± {e['stderr']:.3f}"
+            for e in (effects.get(t, {}).get(k) for k in tasks)
+        ]
+        for t in source["templates"]
+    }
+    return {**source, "task_names": tasks, "cells": cells, "plot": DatasetFolder.effects_plot(name)}
 
 
 def render_dataset_card(folder: str | Path, repo_id: str | None = None) -> DatasetCard:
     """Render the card of a built folder (reads it only; `write_dataset_card` also draws the charts)."""
     folder = Path(folder)
-    manifest = shareable_manifest(DatasetFolder(folder).manifest())
+    raw = DatasetFolder(folder).manifest()
+    split_shards(raw, folder / DatasetFolder.MANIFEST)  # a manifest not laid out as `build` writes it is refused
+    manifest = shareable_manifest(raw)
     repo_id = repo_id or manifest.get("repo_id") or "your-namespace/your-dataset"
     configs, templates, seen = [], [], set()
     for name, c in manifest["configs"].items():
@@ -155,6 +208,7 @@ def render_dataset_card(folder: str | Path, repo_id: str | None = None) -> Datas
                 "recipe_shown": manifest["kind"] == "recipe",
                 "templates": c["templates"],
                 "plot": DatasetFolder.weights_plot(name) if has_plot(c) else None,
+                "learned": learned_summary(c, name),
             }
         )
         for t in c["templates"]:
@@ -198,10 +252,19 @@ def write_dataset_card(folder: str | Path, repo_id: str | None = None) -> Path:
     for name, config in shared["configs"].items():
         if has_plot(config):
             templates = config["templates"]
+            source = learned_from(config)
+            weights = {t["template"]: t["weight"] for t in templates}
+            names = source["templates"] if source else list(weights)  # a learned recipe: its dropped ones too
+            base = [source["base_weights"].get(t, 0.0) for t in names] if source else None
             weights_plot(
-                built / DatasetFolder.weights_plot(name),
-                name,
-                [t["template"] for t in templates],
-                [t["weight"] for t in templates],
+                built / DatasetFolder.weights_plot(name), name, names, [weights.get(t, 0.0) for t in names], base
+            )
+        if source := learned_from(config):
+            heatmap(
+                built / DatasetFolder.effects_plot(name),
+                f"{name}: effect of each template on each task ({source['estimator']})",
+                source["templates"],
+                [t["name"] for t in source["tasks"]],
+                effect_rows(source),
             )
     return built.write_readme(card)
