@@ -15,16 +15,13 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import yaml
 from huggingface_hub.repocard import REGEX_YAML_BLOCK
 
 from cookbook_hub.errors import IntegrityError, ParameterError
 from cookbook_hub.folders import DatasetFolder
+from cookbook_hub.fs import load_yaml
 
 REBUILD = "rebuild it with `cookbook-hub build RECIPE --out DIR --overwrite`"
-FRONT_MATTER_MAX_BYTES = 1_000_000
-FRONT_MATTER_MAX_NODES = 100_000
-FRONT_MATTER_MAX_DEPTH = 32
 HASH_CHUNK = 1 << 20
 
 
@@ -57,38 +54,17 @@ def inside(folder: Path, rel: str) -> bool:
 
 
 def front_matter(readme: Path) -> dict[str, Any]:
-    """The README's YAML front matter, refused unless it is a small plain mapping (no anchors or aliases, at most
-    FRONT_MATTER_MAX_NODES nodes nested at most FRONT_MATTER_MAX_DEPTH deep); {} without front matter."""
+    """The README's YAML front matter, read within the bounds of every YAML we read (`fs.load_yaml`) and refused
+    unless it is a mapping; {} without front matter."""
     text = readme.read_text(encoding="utf-8-sig", errors="replace")
     match = REGEX_YAML_BLOCK.search(text)
     if not match:
         return {}
-    block = match.group(2)
-    fix = "keep the card's front matter a plain YAML mapping: re-render it with `cookbook-hub card DIR`"
-    if len(block.encode("utf-8")) > FRONT_MATTER_MAX_BYTES:
-        raise IntegrityError(f"{readme}: front matter is larger than {FRONT_MATTER_MAX_BYTES:,} bytes", fix=fix)
-    depth = nodes = 0
-    try:
-        for event in yaml.parse(block, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                raise IntegrityError(f"{readme}: front matter uses YAML anchors or aliases", fix=fix)
-            if isinstance(event, yaml.CollectionStartEvent):
-                depth += 1
-            elif isinstance(event, yaml.CollectionEndEvent):
-                depth -= 1
-            nodes += isinstance(event, yaml.NodeEvent)
-            if depth > FRONT_MATTER_MAX_DEPTH or nodes > FRONT_MATTER_MAX_NODES:
-                raise IntegrityError(
-                    f"{readme}: front matter nests deeper than {FRONT_MATTER_MAX_DEPTH} or has more than "
-                    f"{FRONT_MATTER_MAX_NODES:,} values",
-                    fix=fix,
-                )
-        data = yaml.safe_load(block)
-    except yaml.YAMLError as exc:
-        raise IntegrityError(f"{readme}: invalid YAML front matter: {' '.join(str(exc).split())}", fix=fix) from None
+    data = load_yaml(match.group(2), f"{readme}: front matter", error=IntegrityError)
     if data is None:
         return {}
     if not isinstance(data, dict):
+        fix = "keep the card's front matter a YAML mapping: re-render it with `cookbook-hub card DIR`"
         raise IntegrityError(f"{readme}: front matter is a {type(data).__name__}, not a mapping", fix=fix)
     return data
 

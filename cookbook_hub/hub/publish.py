@@ -17,15 +17,12 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-import yaml
-from huggingface_hub.repocard import metadata_load
 from huggingface_hub.utils import DEFAULT_IGNORE_PATTERNS, filter_repo_objects
 
 from cookbook_hub.card.dataset_card import render_dataset_card, shareable_manifest
 from cookbook_hub.card.model_card import render_model_card
-from cookbook_hub.dataset.verify import verify_folder
+from cookbook_hub.dataset.verify import front_matter, verify_folder
 from cookbook_hub.errors import PublishError
 from cookbook_hub.folders import README, AdapterFolder, DatasetFolder, RepoFolder
 from cookbook_hub.hub.git import publish_local
@@ -48,7 +45,7 @@ def folder_kind(folder: Path) -> str:
     if not folder.is_dir():
         raise PublishError(f"folder {str(folder)!r} does not exist", fix=BUILD_FIX)
     if readme.is_file():
-        configs = card_metadata(readme).get("configs")
+        configs = front_matter(readme).get("configs")
         if isinstance(configs, list) and configs:
             return DATASET
         if any((folder / name).is_file() for name in AdapterFolder.MODEL_FILES):
@@ -58,16 +55,6 @@ def folder_kind(folder: Path) -> str:
         f"(a dataset), or README.md with {' or '.join(AdapterFolder.MODEL_FILES)} (a model)",
         fix=BUILD_FIX,
     )
-
-
-def card_metadata(readme: Path) -> dict[str, Any]:
-    """The YAML front matter of a README.md ({} when there is none)."""
-    try:
-        return metadata_load(readme) or {}
-    except (yaml.YAMLError, ValueError) as exc:
-        raise PublishError(
-            f"{readme}: invalid YAML front matter: {exc}", fix="fix the card or rebuild the folder"
-        ) from None
 
 
 def folder_files(folder: Path) -> dict[str, Path]:

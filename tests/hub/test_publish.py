@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from cookbook_hub.card.dataset_card import write_dataset_card
 from cookbook_hub.cli.app import app
-from cookbook_hub.errors import OutputExistsError, PublishError, TargetError
+from cookbook_hub.errors import IntegrityError, OutputExistsError, PublishError, TargetError
 from cookbook_hub.hub import git, hf
 from cookbook_hub.hub.git import GitRepo
 from cookbook_hub.hub.publish import publish
@@ -214,7 +214,7 @@ def test_missing_folder_and_bad_card_are_refused(tmp_path: Path, hub_root: Path)
         publish(tmp_path / "nowhere", str(hub_root / "local" / "ds"))
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "README.md").write_text("---\nconfigs: [unclosed\n---\n")
-    with pytest.raises(PublishError, match="invalid YAML front matter"):
+    with pytest.raises(IntegrityError, match="front matter: not valid YAML"):
         publish(tmp_path / "bad", str(hub_root / "local" / "ds"))
 
 
