@@ -75,6 +75,7 @@ def rule_summary(task: RealTask, template: str, rule: Sequence[str]) -> tuple[di
         "examples": len(examples),
         "rule_correct": sum(rule_ok),
         "rule_accuracy": _mean(rule_ok) or 0.0,
+        "chance": chance_rate(task, examples),
     }
     return summary, rule_ok
 
@@ -143,15 +144,25 @@ def markdown_table(report: dict[str, Any]) -> str:
 
 
 def plot(report: dict[str, Any], path: Path) -> Path:
-    """Bar chart PNG: each model's accuracy, alignment and accuracy split by rule correctness;
-    the rule's accuracy as a dashed line."""
+    """Bar chart PNG: each model's accuracy, alignment and accuracy split by rule correctness, with one binomial
+    standard error as error bars; the rule's accuracy as a dashed line and the task's chance level dotted over the
+    accuracy bars."""
     models = [m for m in ("base", "adapter") if report[m]]
+    n, right = report["examples"], report["rule_correct"]
+    sizes = [n, n, right, n - right]
+
+    def stderr(p: float | None, size: int) -> float:
+        return (p * (1 - p) / size) ** 0.5 if p is not None and size else 0.0
+
+    chance = report.get("chance")
     return grouped_bars(
         path,
-        f"{report['template']} on {report['task']} ({report['examples']} examples)",
+        f"{report['template']} on {report['task']} ({n} examples)",
         ["accuracy", "alignment", "acc | rule right", "acc | rule wrong"],
         {model: [report[model][key] or 0.0 for _, key in ROWS] for model in models},
         line=("rule accuracy", report["rule_accuracy"]),
+        errors={m: [stderr(report[m][key], size) for (_, key), size in zip(ROWS, sizes)] for m in models},
+        chance=[chance, None, chance, chance],
     )
 
 
@@ -215,7 +226,6 @@ def rule_only_report(task: RealTask, template: str, rule: Sequence[str]) -> dict
     summary, _ = rule_summary(task, template, rule)
     return {
         **summary,
-        "chance": chance_rate(task, examples),
         "rule_answers": shares([answer_label(task, e.choices, r) for r, e in zip(rule, examples)]),
         "gold_answers": shares([answer_label(task, e.choices, e.answer) for e in examples]),
         "per_example": [{"id": e.id, "gold": e.answer, "rule": r} for e, r in zip(examples, rule)],

@@ -143,7 +143,7 @@ def test_report_statistics(tmp_path):
     base = ["b", "b", "b", "b"]  # right on 2 and 3
     adapter = ["a", "a", "b", "b"]  # right on all four: gains on 0 (rule right) and 1 (rule wrong)
     report = alignment_report(task, "overlap_choice", rule, base, adapter)
-    assert report["rule_accuracy"] == 0.5 and report["rule_correct"] == 2
+    assert report["rule_accuracy"] == 0.5 and report["rule_correct"] == 2 and report["chance"] == 0.5
     assert report["base"] == {
         "accuracy": 0.5,
         "alignment": 0.5,
