@@ -35,7 +35,8 @@ fuzz: $(STAMP)
 
 # the crash suite's long profile (16 runs per command killed at random moments); outcomes in .hypothesis/crash-stats.json
 crash: $(STAMP)
-	HYPOTHESIS_PROFILE=long CRASH_STATS=.hypothesis/crash-stats.json $(PY) -m pytest -q -p no:xdist tests/test_crashes.py
+	HYPOTHESIS_PROFILE=long CRASH_STATS=.hypothesis/crash-stats.json TRAIN_CRASH_STATS=.hypothesis/train-crash-stats.json \
+		$(PY) -m pytest -q -p no:xdist tests/test_crashes.py tests/train/test_train_crashes.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/generation.py

@@ -120,3 +120,26 @@ def save_counts(counts: Mapping[str, int], variable: str) -> None:
         path = Path(os.environ[variable])
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(dict(sorted(counts.items())), indent=2) + "\n")
+
+
+LONG_KILLS = 16  # kills at random moments per command in the long profile (HYPOTHESIS_PROFILE=long)
+KILLS = LONG_KILLS if os.environ.get("HYPOTHESIS_PROFILE") == "long" else 1
+
+
+def kill_after(proc: subprocess.Popen, seconds: float) -> bool:
+    """SIGKILL a started command (its whole process group) after `seconds`; False if it had ended by then."""
+    try:
+        proc.wait(timeout=seconds)
+        return False
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
+        return True
+
+
+def took(args: list[str]) -> float:
+    """Seconds a command takes here, run to its end (the kills' moments are drawn within it)."""
+    start = time.monotonic()
+    code, _, err = finish(start_cli(*args))
+    assert code == 0, err
+    return time.monotonic() - start

@@ -12,16 +12,27 @@ import hashlib
 import os
 import random
 import shutil
-import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import datasets
 import pyarrow.parquet as pq
 import pytest
-from crash_tools import Disk, MiB, cli, finish, hidden_siblings, kill_when, save_counts, small_disk, start_cli
+from crash_tools import (
+    KILLS,
+    Disk,
+    MiB,
+    cli,
+    finish,
+    hidden_siblings,
+    kill_after,
+    kill_when,
+    save_counts,
+    small_disk,
+    start_cli,
+    took,
+)
 
 from cookbook_hub.card.dataset_card import write_dataset_card
 from cookbook_hub.dataset.builder import build
@@ -41,8 +52,6 @@ configs:
 """
 
 
-LONG_KILLS = 16
-KILLS = LONG_KILLS if os.environ.get("HYPOTHESIS_PROFILE") == "long" else 1
 KILL_OUTCOMES: collections.Counter = collections.Counter()
 
 
@@ -129,25 +138,6 @@ def test_a_killed_save_to_disk_leaves_nothing_the_next_run_keeps(tmp_path: Path)
 def expected_rows(name: str, n: int) -> int:
     """What `rows_of` counts for a run of `command` at n rows (a build's train split holds 96%)."""
     return round(n * 0.96) if name == "ds" else n
-
-
-def kill_after(proc: subprocess.Popen, seconds: float) -> bool:
-    """SIGKILL a started command (its whole process group) after `seconds`; False if it had ended by then."""
-    try:
-        proc.wait(timeout=seconds)
-        return False
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate(timeout=30)
-        return True
-
-
-def took(args: list[str]) -> float:
-    """Seconds a command takes here, run to its end (the kills' moments are drawn within it)."""
-    start = time.monotonic()
-    code, _, err = finish(start_cli(*args))
-    assert code == 0, err
-    return time.monotonic() - start
 
 
 @pytest.mark.parametrize(("name", "n"), [("ds", 3000), ("rows.parquet", 40_000), ("rows", 40_000)])

@@ -5,12 +5,14 @@ or any manual repair. Real `cookbook-hub train` processes, real SIGKILLs, a real
 
 from __future__ import annotations
 
+import collections
+import random
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from crash_tools import Disk, hidden_siblings, kill_when, small_disk, start_cli
+from crash_tools import KILLS, Disk, hidden_siblings, kill_after, kill_when, save_counts, small_disk, start_cli, took
 
 from cookbook_hub.errors import TrainError
 from cookbook_hub.folders import AdapterFolder
@@ -74,6 +76,32 @@ def test_a_kill_while_saving_does_not_block_the_same_command(
     assert result.metrics["resumed_from"] is None and result.metrics["steps_this_run"] == 2
     assert not (out / CHECKPOINTS).exists() and hidden_siblings(out) == []
     assert saved(out)[WEIGHTS] != before[WEIGHTS]
+
+
+def test_trains_killed_at_random_moments_keep_the_previous_adapter_or_write_the_new_one(
+    tmp_path: Path, copy_data: Path, tiny_llama: Path, previous: Path
+) -> None:
+    """SIGKILL `train --overwrite` over an adapter at a random moment (seeded fractions of how long the run takes
+    here, KILLS times; 16 in the long profile): the folder holds the previous adapter, intact, or the new one,
+    complete; the same command then succeeds without --resume and leaves no checkpoints or hidden siblings."""
+    out, rng = shutil.copytree(previous, tmp_path / "adapter"), random.Random("train")
+    whole = took(["train", *flags(copy_data, tiny_llama, out, seed=1)])
+    outcomes: collections.Counter = collections.Counter()
+    for k in range(KILLS):
+        before = saved(out)
+        moment = rng.uniform(0.05, 1.1) * whole
+        killed = kill_after(start_cli("train", *flags(copy_data, tiny_llama, out, seed=2 + k)), moment)
+        after = saved(out)
+        complete = AdapterFolder(out).is_adapter and after.keys() >= before.keys() and after[WEIGHTS] != before[WEIGHTS]
+        assert after == before or complete, (k, moment)
+        outcomes[
+            f"train: {'killed' if killed else 'ended'}, {'previous intact' if after == before else 'new complete'}"
+        ] += 1
+        result = train(config(copy_data, tiny_llama, out, seed=1))  # the same command, with no repair
+        assert result.metrics["resumed_from"] is None and hidden_siblings(out) == []
+        assert not (out / CHECKPOINTS).exists(), (k, moment)
+        outcomes["train: next run succeeded"] += 1
+    save_counts(outcomes, "TRAIN_CRASH_STATS")
 
 
 @pytest.mark.parametrize("room", [16 * KiB, 128 * KiB, 256 * KiB])
