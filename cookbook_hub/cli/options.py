@@ -17,7 +17,6 @@ from rich.markup import escape
 from cookbook_hub.errors import CookbookError, ParameterError
 from cookbook_hub.fs import one_line, parse_json
 from cookbook_hub.generation.formatting import STYLES
-from cookbook_hub.recipes.limits import check_template_size
 from cookbook_hub.templates import Template, get_template
 from cookbook_hub.tokens.space import resolve_token_space
 
@@ -92,7 +91,7 @@ def parse_params(text: str | None) -> dict | None:
 
 def template_from_options(name: str, params: str | None, token_space: str) -> Template:
     """The template `name` with the --params JSON over the --token-space, its sizes within bounds."""
-    return check_template_size(get_template(name, parse_params(params), resolve_token_space(token_space)))
+    return get_template(name, parse_params(params), resolve_token_space(token_space))
 
 
 def quiet_libraries(verbose: bool = False) -> None:

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serial
 from cookbook_hub.errors import CookbookError, RecipeError, UnknownNameError
 from cookbook_hub.fs import MAX_DEPTH, YAML_MAX_NODES, json_depth, load_yaml
 from cookbook_hub.generation.formatting import STYLES, Style
-from cookbook_hub.recipes.limits import MAX_ROWS, MAX_WEIGHT, check_template_size
+from cookbook_hub.recipes.limits import MAX_ROWS, MAX_WEIGHT
 from cookbook_hub.templates import REGISTRY, get_template
 from cookbook_hub.templates.base import validate_params
 from cookbook_hub.tokens.sampling import SPLIT_OFFSETS
@@ -179,7 +179,7 @@ class Recipe(_Strict):
         """Check what the schema alone cannot: the token space exists and every template's params are valid."""
         space = resolve_token_space(self.token_space)
         for entry in self.templates:
-            check_template_size(get_template(entry.template, entry.params, space))
+            get_template(entry.template, entry.params, space)
 
     def to_yaml(self) -> str:
         """The recipe as YAML (field order kept)."""

@@ -38,6 +38,7 @@ FieldKind = Literal["tokens", "token_lists"]
 TaskKind = Literal["extractive", "choice", "yes_no"]
 LETTERS = string.ascii_uppercase
 EDGE_PUNCTUATION = string.punctuation + "“”‘’«»…"
+MAX_PARAM = 1024  # any integer template parameter (checked by validate_params)
 
 
 class RealExample(Protocol):
@@ -319,7 +320,7 @@ def normalize(text: str) -> str:
 def validate_params(template: str, params_cls: type, params: Any) -> Any:
     """Build the template's params dataclass, turning validation failures into a ParameterError."""
     if isinstance(params, params_cls):
-        return params
+        return check_sizes(template, params)
     if params is not None and not isinstance(params, Mapping):
         raise ParameterError(f"template {template!r}: params must be a mapping, got {type(params).__name__}")
     known = {f.name for f in dataclasses.fields(params_cls)}
@@ -330,7 +331,7 @@ def validate_params(template: str, params_cls: type, params: Any) -> Any:
             fix=f"use one of {', '.join(sorted(known))}",
         )
     try:
-        return params_cls(**(params or {}))
+        built = params_cls(**(params or {}))
     except pydantic.ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or _field_from_message(err["msg"])
@@ -339,6 +340,20 @@ def validate_params(template: str, params_cls: type, params: Any) -> Any:
             f"template {template!r}: invalid parameter {field!r}: {err['msg']}{got}",
             fix=f"set {field} to a valid value (defaults: {_defaults(params_cls)})",
         ) from None
+    return check_sizes(template, built)
+
+
+def check_sizes(template: str, params: Any) -> Any:
+    """`params` if every integer parameter is at most MAX_PARAM (a length in tokens, a number of options or pairs:
+    10**11 tokens would try to allocate terabytes); else a ParameterError naming the parameter and the bound."""
+    for field in dataclasses.fields(params):
+        value = getattr(params, field.name)
+        if isinstance(value, int) and not isinstance(value, bool) and value > MAX_PARAM:
+            raise ParameterError(
+                f"template {template!r}: parameter {field.name!r} is {value:,}, above the bound of {MAX_PARAM:,}",
+                fix=f"set {field.name} to at most {MAX_PARAM}",
+            )
+    return params
 
 
 def _field_from_message(message: str) -> str:

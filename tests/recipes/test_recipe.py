@@ -314,7 +314,7 @@ def test_missing_train_split() -> None:
         ({"num_options": "four"}, "num_options"),
         ({"overlap": 9, "option_len": 4}, "overlap"),
         ({"num_optons": 3}, "num_optons"),
-        ({"question_len": 100_000}, "needs 100000 distinct tokens"),
+        ({"question_len": 100_000}, "question_len' is 100,000, above the bound of 1,024"),
     ],
 )
 def test_bad_template_params_name_the_param(params: dict, named: str) -> None:
