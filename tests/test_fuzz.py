@@ -37,6 +37,7 @@ from cookbook_hub.cli.app import app
 from cookbook_hub.folders import DatasetFolder
 from cookbook_hub.recipes.schema import recipe_names
 from cookbook_hub.templates import template_names
+from cookbook_hub.tokens.sampling import Shard
 
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
 LONG_FACTOR = 20  # the long profile runs this many times the ci profile's examples
@@ -245,10 +246,14 @@ def check_complete(root: Path, args: list[str], out: str) -> None:
     path = root / out
     if args[0] == "build":
         assert DatasetFolder(path).manifest()["configs"], args
-    elif path.suffix == ".parquet":
-        assert pq.read_metadata(path).num_rows == int(args[args.index("-n") + 1])
+        return
+    rows = int(args[args.index("-n") + 1])
+    if "--shard" in args:  # generate --shard K/N writes shard K's rows of the -n
+        rows = len(Shard.parse(args[args.index("--shard") + 1]).range(rows))
+    if path.suffix == ".parquet":
+        assert pq.read_metadata(path).num_rows == rows, args
     elif path.suffix == ".jsonl":
-        assert len(path.read_text(encoding="utf-8").splitlines()) == int(args[args.index("-n") + 1])
+        assert len(path.read_text(encoding="utf-8").splitlines()) == rows, args
 
 
 @examples(ci=80)
