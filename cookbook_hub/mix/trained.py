@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cookbook_hub.folders import AdapterFolder
+from cookbook_hub.fs import atomic_path
 from cookbook_hub.mix.effects import Effect, EffectMatrix, effect_from_examples
 from cookbook_hub.mix.label_model import MIN_VOTERS, bootstrap_accuracies
 from cookbook_hub.mix.rules import vote_label
@@ -60,10 +60,10 @@ def single_template_recipe(base: Recipe, entry: dict[str, Any]) -> Recipe:
     return Recipe.model_validate(body)
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+def write_text(path: Path, text: str) -> None:
+    """Write a cache file whole or not at all (`fs.atomic_path`), so an interrupted run leaves no torn entry."""
+    with atomic_path(path, overwrite=True) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def train_adapter(work: Path, base: Recipe, entry: dict[str, Any], model: str | None, budget: Budget) -> Path:
@@ -83,10 +83,8 @@ def train_adapter(work: Path, base: Recipe, entry: dict[str, Any], model: str | 
     out = work / "adapters" / f"{entry['template']}-{key(settings)}"
     if AdapterFolder(out).is_adapter:
         return out
-    recipes = work / "recipes"
-    recipes.mkdir(parents=True, exist_ok=True)
-    recipe_file = recipes / f"{recipe.name}-{key(settings)}.yaml"
-    _write_atomically(recipe_file, recipe.to_yaml())
+    recipe_file = work / "recipes" / f"{recipe.name}-{key(settings)}.yaml"
+    write_text(recipe_file, recipe.to_yaml())
     config = TrainConfig(
         data=str(recipe_file),
         out=str(out),
@@ -128,8 +126,7 @@ def evaluate_adapter(
         record[run] = [float(s[metric]) for s in samples]
         if target.real is not None:
             record[f"{run}_answers"] = predictions(evaluation.runs[run], target.real)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(cached, json.dumps(record) + "\n")
+    write_text(cached, json.dumps(record) + "\n")
     return record
 
 
