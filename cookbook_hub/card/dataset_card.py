@@ -9,7 +9,7 @@ Parquet files it names must lie inside the folder, and a token space it names by
 
 from __future__ import annotations
 
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import datasets
@@ -21,7 +21,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 
 from cookbook_hub._dataset_scripts.cookbook_templates import CITATION
 from cookbook_hub.card.render import render_card_template
-from cookbook_hub.dataset.verify import split_shards
+from cookbook_hub.dataset.verify import inside, split_shards
 from cookbook_hub.errors import CookbookError
 from cookbook_hub.folders import DatasetFolder
 from cookbook_hub.plots import heatmap, weights_plot
@@ -92,8 +92,7 @@ def shareable_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
 def data_file(folder: Path, config: str, split: str, rel: str) -> Path:
     """The Parquet file a manifest `files` entry names, refused unless it is a file inside the folder."""
     path = folder / rel
-    outside = PurePosixPath(rel).is_absolute() or ".." in PurePosixPath(rel).parts
-    if outside or not path.resolve().is_relative_to(folder.resolve()):
+    if not inside(folder, rel):
         problem = "points outside the folder"
     elif not path.is_file():
         problem = "names a file that does not exist"
