@@ -2,12 +2,17 @@
 
 Run from the repository root (`make bench` does the same):
 
-    python benchmarks/generation.py                      # full default run (~15-20 min on 2 cores)
+    python benchmarks/generation.py                      # full default run (~10 min on 2 cores)
     python benchmarks/generation.py --rows 20000 --big-rows 200000 --templates copy,sort
     python benchmarks/generation.py --baseline /tmp/base   # also time another version of the package
 
 Each configuration (a template or reasoning-gym, with 1 or 2 processes) runs in a fresh child
-process, so its peak RSS is its own. Results go to benchmarks/results/generation.{json,md}.
+process, so its peak RSS is its own. A template's rows are built the way `cookbook-hub build` writes
+them (`--engine parts`, the default): a one-template recipe whose train split is cut into Parquet
+files of `--part-rows` rows, written by 1 or 2 processes, each process writing whole files. With
+`--engine file` they go through `generate` into one Parquet file instead (one writer, however many
+processes generate); the baseline always runs that way. Results go to
+benchmarks/results/generation.{json,md}.
 reasoning-gym is needed only here: `pip install reasoning-gym` (or pass --no-rg).
 """
 
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import importlib.util
 import json
 import multiprocessing
 import os
@@ -38,6 +44,7 @@ import pyarrow.parquet as pq
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 RESULT_MARK = "BENCH-RESULT "
 PROCS = (1, 2)
+ENGINES = ("parts", "file")
 RG = "reasoning-gym"
 BASELINE = "baseline"
 RG_TASKS = ("word_sorting", "letter_counting")
@@ -55,8 +62,15 @@ FAIR_CPU_SHARE = 0.9  # a 1-process run getting less CPU than this was competing
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command-line options (row counts, which templates, repeats)."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rows", type=int, default=200_000, help="rows per template and configuration")
-    p.add_argument("--rg-rows", type=int, default=None, help="rows for reasoning-gym (default: --rows)")
+    p.add_argument("--rows", type=int, default=1_000_000, help="rows per template and configuration")
+    p.add_argument("--rg-rows", type=int, default=200_000, help="rows for reasoning-gym (the slow peer)")
+    p.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="parts",
+        help="parts: a build's Parquet files, whole files per process; file: `generate` into one file",
+    )
+    p.add_argument("--part-rows", type=int, default=100_000, help="rows per Parquet file with --engine parts")
     p.add_argument("--big-rows", type=int, default=5_000_000, help="rows of the large streaming build")
     p.add_argument("--big-template", default="copy", help="template of the large build")
     p.add_argument("--big-procs", type=int, default=2, help="processes for the large build")
@@ -174,14 +188,25 @@ class TreeRssSampler:
 
 
 # --- one configuration, inside a child process ----------------------------------------------------
-def run_template(name: str, rows: int, num_proc: int, out: Path, seed: int) -> dict[str, Any]:
-    """Generate `rows` of template `name` into Parquet with cookbook_hub's own `generate`."""
-    from cookbook_hub.generation.generate import generate
-    from cookbook_hub.templates import get_template
+def run_template(spec: dict[str, Any], out: Path) -> dict[str, Any]:
+    """Make `rows` of template `name` with cookbook_hub's own code: a build's Parquet files (engine "parts")
+    or `generate` into one Parquet file (engine "file")."""
+    name, rows, num_proc, seed = spec["name"], spec["rows"], spec["num_proc"], spec["seed"]
+    if spec["engine"] == "file":
+        from cookbook_hub.generation.generate import generate
+        from cookbook_hub.templates import get_template
 
-    template = get_template(name)
-    res = generate(template, rows, out, seed=seed, style="plain", num_proc=num_proc, overwrite=True, progress=False)
-    return {"rows": res.rows, "text_bytes": res.text_bytes, "generate_seconds": res.seconds}
+        res = generate(get_template(name), rows, out, seed=seed, num_proc=num_proc, overwrite=True, progress=False)
+        return {"rows": res.rows, "text_bytes": res.text_bytes}
+    from cookbook_hub.dataset.builder import build
+    from cookbook_hub.dataset.plan import template_set_recipe
+
+    recipe = template_set_recipe(name, rows).model_copy(update={"splits": {"train": 1.0}, "seed": seed})
+    path = out.with_suffix(".yaml")
+    path.write_text(recipe.to_yaml())
+    res = build(str(path), out, num_proc=num_proc, max_shard_rows=spec["part_rows"], progress=False)
+    train = json.loads((out / "cookbook_build.json").read_text())["configs"][recipe.name]["splits"]["train"]
+    return {"rows": res.configs[recipe.name]["train"], "text_bytes": train["text_bytes"], "files": len(train["files"])}
 
 
 def rg_dataset(size: int, seed: int) -> Any:
@@ -258,6 +283,9 @@ def preimport(kind: str) -> None:
         import cookbook_hub.generation.generate  # noqa: F401
         import cookbook_hub.templates  # noqa: F401
 
+        if importlib.util.find_spec("cookbook_hub.dataset.builder"):  # not in a baseline that predates builds
+            import cookbook_hub.dataset.builder  # noqa: F401
+
 
 def child_main(spec: dict[str, Any]) -> None:
     """Run one configuration and print its measurements as one marked JSON line."""
@@ -269,7 +297,7 @@ def child_main(spec: dict[str, Any]) -> None:
         if spec["kind"] == RG:
             got = run_reasoning_gym(spec["rows"], spec["num_proc"], out, spec["seed"])
         else:
-            got = run_template(spec["name"], spec["rows"], spec["num_proc"], out, spec["seed"])
+            got = run_template(spec, out)
         wall = time.perf_counter() - start
     got.update(
         seconds=wall,
@@ -286,12 +314,13 @@ def child_main(spec: dict[str, Any]) -> None:
 def run_child(spec: dict[str, Any], scratch: Path, package: Path | None = None) -> dict[str, Any]:
     """Run one configuration in a fresh interpreter and return its measurements (its files are deleted).
     With `package`, the child imports cookbook_hub from that folder instead."""
-    spec = {**spec, "out": str(scratch / f"{spec['name']}-{spec['num_proc']}p.parquet")}
+    suffix = ".parquet" if spec.get("engine") == "file" or spec["kind"] == RG else ""
+    spec = {**spec, "out": str(scratch / f"{spec['name']}-{spec['num_proc']}p{suffix}")}
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(package), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env if package else None)
     for path in scratch.iterdir():
-        path.unlink()
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_MARK)]
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"benchmark child failed for {spec}:\n{proc.stderr[-4000:]}")
@@ -343,12 +372,14 @@ def aggregate(rows: list[dict[str, Any]], num_proc: int, kind: str = "template")
 
 def measure(names: list[str], args: argparse.Namespace, scratch: Path) -> list[dict[str, Any]]:
     """Every configuration, repeated round-robin so noise spreads evenly; the fastest run of each."""
-    configs = [{"kind": "template", "name": n, "rows": args.rows} for n in names]
+    ours = {"engine": args.engine, "part_rows": args.part_rows}
+    configs = [{"kind": "template", "name": n, "rows": args.rows, **ours} for n in names]
     if not args.no_rg:
-        configs.append({"kind": RG, "name": RG, "rows": args.rg_rows or args.rows})
-    configs.append({"kind": "overhead", "name": names[0], "rows": OVERHEAD_ROWS})
+        configs.append({"kind": RG, "name": RG, "rows": args.rg_rows})
+    # two parts (or two chunks of one file): the smallest run in which a second process has work
+    configs.append({"kind": "overhead", "name": names[0], "rows": OVERHEAD_ROWS, **ours, "part_rows": RG_BATCH_ROWS})
     if args.baseline:
-        configs += [{"kind": BASELINE, "name": n, "rows": args.rows} for n in names]
+        configs += [{"kind": BASELINE, "name": n, "rows": args.rows, "engine": "file"} for n in names]
     runs: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     for rep in range(args.repeats):
         for cfg in configs:
@@ -378,6 +409,8 @@ def measure_big(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
         "rows": args.big_rows,
         "num_proc": args.big_procs,
         "seed": args.seed,
+        "engine": args.engine,
+        "part_rows": args.part_rows,
     }
     log(f"large build: {args.big_rows:,} rows of {args.big_template!r} with {args.big_procs} processes ...")
     rec = derive(run_child(spec, scratch))
@@ -590,7 +623,14 @@ def describe_run(report: dict[str, Any]) -> str:
         f"load average (1, 5, 15 min at start / 1 min at end) {load}. "
         f"{settings['rows']:,} rows per template and configuration "
         f"({settings['rg_rows']:,} for reasoning-gym: {' + '.join(settings['rg_tasks'])}), "
-        f"style `plain`, Parquet + zstd, each configuration in a fresh process, fastest of "
+        f"style `plain`, Parquet + zstd, "
+        + (
+            f"written as a build's files of {settings['part_rows']:,} rows, each process writing whole files "
+            "(`--engine parts`), "
+            if settings["engine"] == "parts"
+            else "written by `generate` into one file, one writer (`--engine file`), "
+        )
+        + "each configuration in a fresh process, fastest of "
         f"{settings['repeats']} runs; {report['total_wall_seconds'] / 60:.1f} min in all. "
         "MB = 10^6 bytes of UTF-8 prompt + completion text. MB/s/core = MB/s / processes; "
         "MB/CPU-s = MB per CPU-second of all processes; `vs rg` = our MB/s / reasoning-gym's MB/s "
@@ -605,7 +645,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         [[c["target"], c["measured"], c["result"]] for c in report["targets"]],
     )
     overhead = (
-        f"Worker-pool start-up (2 processes minus 1 process, on a {OVERHEAD_ROWS:,}-row run): "
+        f"Start-up of the second process (2 processes minus 1 process, on a {OVERHEAD_ROWS:,}-row run in two "
+        "pieces): "
         f"{fmt(report['spawn_overhead_s'])} s; it is included in every 2-process figure above."
     )
     parts = ["# Generation benchmark", describe_run(report), *load_warning(report)]
@@ -713,7 +754,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "settings": {
             **{k: v for k, v in vars(args).items() if k not in ("child", "results_dir", "baseline")},
             "baseline": str(args.baseline) if args.baseline else None,
-            "rg_rows": args.rg_rows or args.rows,
+            "rg_rows": args.rg_rows,
             "rg_tasks": list(RG_TASKS),
             "procs": list(PROCS),
         },

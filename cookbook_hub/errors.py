@@ -34,6 +34,10 @@ class ParameterError(CookbookError, ValueError):
     """A template or generation parameter is invalid."""
 
 
+class WorkerError(CookbookError, RuntimeError):
+    """A worker process of a local build died before finishing its part."""
+
+
 class TokenSpaceError(CookbookError, ValueError):
     """A token space cannot be built or is too small for a template."""
 

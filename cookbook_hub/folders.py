@@ -17,7 +17,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cookbook_hub.fs import read_json, write_json
+from cookbook_hub.bounded import read_json
+from cookbook_hub.fs import write_json
 
 README = "README.md"
 

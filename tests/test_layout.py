@@ -15,7 +15,7 @@ STAGES = [
     *("tokens", "templates", "generation", "recipes", "dataset", "card"),
     *("hub", "train", "eval", "align", "mix", "cli"),
 ]
-LEAVES = ["errors", "fs", "folders", "models", "plots"]
+LEAVES = ["errors", "bounded", "fs", "folders", "models", "plots"]
 MAX_LINES = 450
 
 

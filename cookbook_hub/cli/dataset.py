@@ -24,7 +24,12 @@ def build_cmd(
         int | None, typer.Option("-n", help="Rows: the recipe's size, or per template for 'templates'.")
     ] = None,
     num_proc: Annotated[
-        int, typer.Option("--num-proc", "-p", help="Worker processes (with --engine ray and no address: Ray CPUs).")
+        int,
+        typer.Option(
+            "--num-proc",
+            "-p",
+            help="Processes writing parts at once, this one included (with --engine ray and no address: Ray CPUs).",
+        ),
     ] = 1,
     repo_id: Annotated[
         str | None, typer.Option("--repo-id", help="Hub id <namespace>/<name> used in the card's load_dataset snippet.")

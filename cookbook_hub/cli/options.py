@@ -14,8 +14,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from cookbook_hub.bounded import parse_json
 from cookbook_hub.errors import CookbookError, ParameterError
-from cookbook_hub.fs import one_line, parse_json
+from cookbook_hub.fs import one_line
 from cookbook_hub.generation.formatting import STYLES
 from cookbook_hub.templates import Template, get_template
 from cookbook_hub.tokens.space import resolve_token_space

@@ -19,12 +19,22 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from cookbook_hub.bounded import read_json
 from cookbook_hub.dataset.builder import BuildResult, write_manifest
-from cookbook_hub.dataset.parts import MAX_SHARD_ROWS, Part, assign, identity, local_out, plan_parts, stage_part
+from cookbook_hub.dataset.local_engine import write_parts
+from cookbook_hub.dataset.parts import (
+    MAX_SHARD_ROWS,
+    Part,
+    PartJob,
+    assign,
+    identity,
+    local_out,
+    plan_parts,
+)
 from cookbook_hub.dataset.plan import ConfigPlan, plan_build
 from cookbook_hub.dataset.verify import verify_folder
 from cookbook_hub.errors import IntegrityError, ParameterError
-from cookbook_hub.fs import atomic_path, check_output, read_json
+from cookbook_hub.fs import atomic_path, check_output
 from cookbook_hub.tokens.sampling import Shard
 
 SHOWN = 4
@@ -66,9 +76,7 @@ def build_shard(
     root.mkdir(parents=True, exist_ok=True)
     rows = sum(len(p.positions) for p in mine)
     with tqdm(total=rows, unit="rows", disable=not progress, desc=f"shard {job.index}/{job.count}") as bar:
-        for part in mine:
-            plan = next(p for p in plans if p.name == part.config)
-            stage_part(plan, part, root, job=job, num_proc=num_proc, bar=bar)
+        write_parts(plans, mine, root, num_proc=num_proc, bar=bar, how=PartJob(stage=True, job=job))
     return ShardResult(root, [p.rel for p in mine], rows)
 
 

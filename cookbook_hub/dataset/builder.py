@@ -16,7 +16,8 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from cookbook_hub import __version__
-from cookbook_hub.dataset.parts import MAX_SHARD_ROWS, Part, local_out, plan_parts, write_part
+from cookbook_hub.dataset.local_engine import write_parts
+from cookbook_hub.dataset.parts import MAX_SHARD_ROWS, Part, local_out, plan_parts
 from cookbook_hub.dataset.plan import ConfigPlan, plan_build
 from cookbook_hub.folders import DatasetFolder
 from cookbook_hub.fs import atomic_path
@@ -99,12 +100,7 @@ def build(
     total = sum(len(p.positions) for p in parts)
     with atomic_path(out, overwrite) as tmp, tqdm(total=total, unit="rows", disable=not progress, desc="build") as bar:
         tmp.mkdir()
-        records, split, source = {}, None, None
-        for part in parts:  # config by config, split by split: one row source per split, made once
-            plan = next(p for p in plans if p.name == part.config)
-            if (part.config, part.split) != split:
-                split, source = (part.config, part.split), plan.source(part.split)
-            records[part.rel] = write_part(plan, part, tmp, source=source, num_proc=num_proc, bar=bar)
+        records = write_parts(plans, parts, tmp, num_proc=num_proc, bar=bar)
         manifest = write_manifest(tmp, kind, plans, parts, records)
         if finish is not None:
             finish(tmp)

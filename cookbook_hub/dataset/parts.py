@@ -5,6 +5,7 @@ A build's layout depends only on its plan and `max_shard_rows`: each split of ea
 Every engine writes the same parts with `write_part`, so the local engine, `--shard K/N` jobs and Ray tasks
 produce the same bytes. Jobs that run apart (`--shard`, Ray) also leave a record beside each part
 (`stage_part`): its rows, sizes, sha256 and the recipe it was built from, which `--assemble` checks.
+On one machine, `cookbook_hub.dataset.local_engine.write_parts` writes several parts at once.
 """
 
 from __future__ import annotations
@@ -13,18 +14,16 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from tqdm.auto import tqdm
 
 from cookbook_hub import __version__
 from cookbook_hub.dataset.plan import ConfigPlan
-from cookbook_hub.dataset.verify import file_sha256
 from cookbook_hub.errors import ParameterError
 from cookbook_hub.folders import DatasetFolder
-from cookbook_hub.fs import atomic_path, write_json
+from cookbook_hub.fs import atomic_path, file_sha256, write_json
 from cookbook_hub.generation.generate import iter_batches
 from cookbook_hub.generation.sources import RowSource
 from cookbook_hub.generation.writers import text_bytes, with_provenance
@@ -114,19 +113,33 @@ def identity(plan: ConfigPlan) -> dict[str, Any]:
     }
 
 
+def part_schema(plan: ConfigPlan, source: RowSource) -> pa.Schema:
+    """The Arrow schema of a split's parts: the rows' columns with datasets' features and our provenance."""
+    meta = {"generator": f"cookbook-hub {__version__}", "config": plan.name, **source.provenance()}
+    return with_provenance(source.schema, meta)
+
+
+class Progress(Protocol):
+    """What a part writer reports written rows to: a tqdm bar, or a counter shared with the parent process."""
+
+    def update(self, n: int) -> object: ...
+
+
 def write_part(
     plan: ConfigPlan,
     part: Part,
     root: Path,
     *,
     source: RowSource | None = None,
+    schema: pa.Schema | None = None,
     num_proc: int = 1,
-    bar: tqdm | None = None,
+    bar: Progress | None = None,
 ) -> dict[str, Any]:
-    """Write one part under `root` (atomically); return its record: file, rows, sizes and sha256."""
+    """Write one part under `root` (atomically); return its record: file, rows, sizes and sha256.
+
+    `source` and `schema` (the split's rows and `part_schema`) are made here when not given."""
     source = source or plan.source(part.split)
-    meta = {"generator": f"cookbook-hub {__version__}", "config": plan.name, **source.provenance()}
-    schema = with_provenance(source.schema, meta)
+    schema = schema or part_schema(plan, source)
     record: dict[str, Any] = {"file": part.rel, "num_examples": 0, "num_bytes": 0, "text_bytes": 0}
     path = root / part.rel
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -145,15 +158,48 @@ def write_part(
 
 
 def stage_part(
-    plan: ConfigPlan, part: Part, root: Path, *, job: Shard | None = None, num_proc: int = 1, bar: tqdm | None = None
+    plan: ConfigPlan,
+    part: Part,
+    root: Path,
+    *,
+    job: Shard | None = None,
+    num_proc: int = 1,
+    bar: Progress | None = None,
+    source: RowSource | None = None,
+    schema: pa.Schema | None = None,
 ) -> dict[str, Any]:
     """Write one part and its record (what it was built from, and by which job) into a folder of staged parts.
 
     The old record goes first and the new one last, so a record always describes the file beside it or is absent.
     """
     (root / part.record).unlink(missing_ok=True)
-    record = write_part(plan, part, root, num_proc=num_proc, bar=bar)
+    record = write_part(plan, part, root, source=source, schema=schema, num_proc=num_proc, bar=bar)
     record |= {"identity": identity(plan), "job": None if job is None else f"{job.index}/{job.count}"}
     with atomic_path(root / part.record, overwrite=True) as tmp:
         write_json(tmp, record)
     return record
+
+
+@dataclass(frozen=True)
+class PartJob:
+    """How to write the parts of one call of `write_parts`: plainly (`write_part`) or staged with a record
+    (`stage_part`, for shard jobs), and by which shard job."""
+
+    stage: bool = False
+    job: Shard | None = None
+
+    def write(
+        self,
+        plan: ConfigPlan,
+        part: Part,
+        root: Path,
+        source: RowSource,
+        schema: pa.Schema | None,
+        num_proc: int,
+        bar: Progress | None,
+    ) -> dict[str, Any]:
+        """Write one part the way this job writes them; return its record."""
+        common: dict[str, Any] = {"source": source, "schema": schema, "num_proc": num_proc, "bar": bar}
+        if self.stage:
+            return stage_part(plan, part, root, job=self.job, **common)
+        return write_part(plan, part, root, **common)

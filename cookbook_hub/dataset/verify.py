@@ -9,7 +9,6 @@ without a manifest (a dataset not built by cookbook-hub) gets the README checks 
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -17,21 +16,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from huggingface_hub.repocard import REGEX_YAML_BLOCK
 
+from cookbook_hub.bounded import load_yaml
 from cookbook_hub.errors import IntegrityError, ParameterError
 from cookbook_hub.folders import DatasetFolder
-from cookbook_hub.fs import load_yaml
+from cookbook_hub.fs import file_sha256
 
 REBUILD = "rebuild it with `cookbook-hub build RECIPE --out DIR --overwrite`"
-HASH_CHUNK = 1 << 20
-
-
-def file_sha256(path: Path) -> str:
-    """The sha256 of a file's bytes, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def parquet_rows(path: Path, name: str, fix: str = REBUILD) -> int:
@@ -54,7 +44,7 @@ def inside(folder: Path, rel: str) -> bool:
 
 
 def front_matter(readme: Path) -> dict[str, Any]:
-    """The README's YAML front matter, read within the bounds of every YAML we read (`fs.load_yaml`) and refused
+    """The README's YAML front matter, read within the bounds of every YAML we read (`bounded.load_yaml`) and refused
     unless it is a mapping; {} without front matter."""
     text = readme.read_text(encoding="utf-8-sig", errors="replace")
     match = REGEX_YAML_BLOCK.search(text)

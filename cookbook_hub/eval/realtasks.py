@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cookbook_hub.bounded import parse_json
 from cookbook_hub.errors import TaskFileError
-from cookbook_hub.fs import parse_json
 from cookbook_hub.generation.formatting import ANSWER_CUE, PromptParts, Style, completion_text, prompt_text
 from cookbook_hub.templates.base import LETTERS, TaskKind
 

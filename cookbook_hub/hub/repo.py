@@ -16,11 +16,11 @@ from typing import Any, Protocol
 
 from cookbook_hub.errors import PublishError
 from cookbook_hub.folders import DatasetFolder
+from cookbook_hub.fs import HASH_CHUNK
 from cookbook_hub.hub.targets import Target
 
 DATASET, MODEL = "dataset", "model"
 MAIN = "main"
-HASH_CHUNK = 1 << 20
 NO_COMMIT = "no commit was made"
 
 

@@ -21,8 +21,8 @@ import pydantic
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
+from cookbook_hub.bounded import MAX_DEPTH, YAML_MAX_NODES, json_depth, load_yaml
 from cookbook_hub.errors import CookbookError, RecipeError, UnknownNameError
-from cookbook_hub.fs import MAX_DEPTH, YAML_MAX_NODES, json_depth, load_yaml
 from cookbook_hub.generation.formatting import STYLES, Style
 from cookbook_hub.recipes.limits import MAX_ROWS, MAX_WEIGHT
 from cookbook_hub.templates import REGISTRY, get_template

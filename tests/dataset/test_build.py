@@ -327,8 +327,9 @@ def test_cli_build_bad_size_exits_2(tmp_path: Path) -> None:
 
 
 # --- interrupted builds ------------------------------------------------------------------------
-def start_big_build(out: Path) -> tuple[subprocess.Popen, Path]:
-    """Start a build over `out` that runs for a long time; return it once it is writing Parquet."""
+def start_big_build(out: Path, num_proc: int = 1) -> tuple[subprocess.Popen, Path]:
+    """Start a build over `out` that runs for a long time (in `num_proc` processes, parts of 100,000 rows);
+    return it once it is writing Parquet."""
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -338,6 +339,10 @@ def start_big_build(out: Path) -> tuple[subprocess.Popen, Path]:
             "gpt4all",
             "-n",
             "400000",
+            "--num-proc",
+            str(num_proc),
+            "--shard-rows",
+            "100000",
             "--out",
             str(out),
             "--overwrite",
@@ -360,16 +365,59 @@ def start_big_build(out: Path) -> tuple[subprocess.Popen, Path]:
     return proc, partial
 
 
-def test_sigterm_keeps_the_old_folder_and_cleans_up(tmp_path: Path) -> None:
+def children_of(pid: int) -> list[int]:
+    """The PIDs of a process's live children (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def workers_of(proc: subprocess.Popen) -> list[int]:
+    """The part-writing workers of a `--num-proc 2` build, once they run (Python children, not helpers)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = [pid for pid in children_of(proc.pid) if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError("the build started no worker")
+
+
+def gone(pids: list[int], within: float = 30) -> bool:
+    """Whether all `pids` have exited within `within` seconds."""
+    deadline = time.monotonic() + within
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not any(alive(pid) for pid in pids)
+
+
+@pytest.mark.parametrize("num_proc", [1, 2])
+def test_sigterm_keeps_the_old_folder_and_cleans_up(tmp_path: Path, num_proc: int) -> None:
     out = tmp_path / "gpt4all"
     build("gpt4all@0.1.0", out, n=300, progress=False, finish=write_dataset_card)
     before = digests(out)
-    proc, partial = start_big_build(out)
+    proc, partial = start_big_build(out, num_proc)
+    workers = workers_of(proc) if num_proc > 1 else []
     proc.send_signal(signal.SIGTERM)
     try:
         _, stderr = proc.communicate(timeout=120)
     finally:
         proc.kill()
+    assert gone(workers)
     assert proc.returncode == 128 + signal.SIGTERM, stderr.decode()
     assert "Traceback" not in stderr.decode()
     assert not partial.exists()
@@ -378,14 +426,17 @@ def test_sigterm_keeps_the_old_folder_and_cleans_up(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gpt4all"]
 
 
-def test_sigkill_keeps_the_old_folder_and_the_next_build_cleans_up(tmp_path: Path) -> None:
+@pytest.mark.parametrize("num_proc", [1, 2])
+def test_sigkill_keeps_the_old_folder_and_the_next_build_cleans_up(tmp_path: Path, num_proc: int) -> None:
     out = tmp_path / "gpt4all"
     build("gpt4all@0.1.0", out, n=300, progress=False, finish=write_dataset_card)
     before = digests(out)
-    proc, partial = start_big_build(out)
+    proc, partial = start_big_build(out, num_proc)
+    workers = workers_of(proc) if num_proc > 1 else []
     proc.kill()
     proc.communicate(timeout=60)  # reaped: its PID is gone
     assert proc.returncode == -signal.SIGKILL
+    assert gone(workers)  # orphaned workers stop at their next batch instead of writing on
     assert partial.is_dir()  # SIGKILL cannot clean up ...
     assert siblings(out) == [partial.name]
     assert digests(out) == before  # ... but the old folder was never touched

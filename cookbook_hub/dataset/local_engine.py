@@ -1,0 +1,216 @@
+"""The local engine: a build's parts written by this process and `num_proc - 1` worker processes at once.
+
+Every process takes the next unwritten part (largest first) from one shared counter and writes that whole
+Parquet file itself, so nothing but row counts and records crosses processes, and the work scales with the
+processes. This process writes parts too: the workers' start-up (a fresh interpreter importing the package)
+overlaps with real work instead of delaying it. The files are the same bytes whatever `num_proc` is.
+
+A failed or interrupted build stops every worker at its next batch; a worker whose parent was killed exits
+within a second; a worker that dies (killed, out of memory) fails the build with a WorkerError.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import threading
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from tqdm.auto import tqdm
+
+from cookbook_hub.dataset.parts import Part, PartJob, part_schema
+from cookbook_hub.dataset.plan import ConfigPlan
+from cookbook_hub.errors import ParameterError, WorkerError
+
+POLL_S = 0.2  # how often this process looks at the workers once it has no part left to write
+ORPHAN_CHECK_S = 0.5  # how often a worker checks that the process that started it is still there
+
+
+class BuildAbandoned(Exception):
+    """Raised in a worker whose build failed or was interrupted in another process."""
+
+
+@dataclass
+class Sync:
+    """What the processes of one build share: the next part to take, the rows written, the stop flag and
+    the queue of finished parts' records. Handed to each worker when it starts (the only way to share them)."""
+
+    parent: int
+    next_part: Any
+    rows: Any
+    stop: Any
+    records: Any
+
+
+@dataclass
+class Shared:
+    """What every process of one build sees: the plans, the parts in the order they are taken, and `sync`.
+
+    The plans go to each worker with its task, not at its start: a start whose arguments fill the pipe to
+    the new process would hold this process until the worker has imported the package."""
+
+    plans: dict[str, ConfigPlan]
+    schemas: dict[tuple[str, str], pa.Schema]
+    order: list[Part]
+    root: str
+    how: PartJob
+    sync: Sync
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "sync": None}
+
+    def take(self) -> Part | None:
+        """The next part nobody has taken, or None when all are taken."""
+        with self.sync.next_part.get_lock():
+            i = self.sync.next_part.value
+            if i >= len(self.order):
+                return None
+            self.sync.next_part.value = i + 1
+        return self.order[i]
+
+    def drain(self, progress: Any) -> None:
+        """Write parts until none is left, putting each one's record on the shared queue."""
+        while (part := self.take()) is not None:
+            plan = self.plans[part.config]
+            schema = self.schemas[part.config, part.split]
+            record = self.how.write(plan, part, Path(self.root), plan.source(part.split), schema, 1, progress)
+            self.sync.records.put(record)
+
+    def add_rows(self, n: int) -> int:
+        """Count `n` more rows written; return the total so far."""
+        with self.sync.rows.get_lock():
+            self.sync.rows.value += n
+            return self.sync.rows.value
+
+
+class WorkerProgress:
+    """A worker's progress report, which is also where it learns that its build is over."""
+
+    def __init__(self, shared: Shared) -> None:
+        self.shared = shared
+
+    def update(self, n: int) -> None:
+        """Count rows; raise BuildAbandoned if the build stopped."""
+        if self.shared.sync.stop.is_set():
+            raise BuildAbandoned("the build was stopped")
+        self.shared.add_rows(n)
+
+
+class ParentProgress:
+    """This process's progress report: moves the bar by everyone's rows and raises a worker's failure."""
+
+    def __init__(self, shared: Shared, bar: tqdm | None, workers: list[Future]) -> None:
+        self.shared, self.bar, self.workers, self.shown = shared, bar, workers, 0
+
+    def update(self, n: int) -> None:
+        """Count this process's rows and show everyone's."""
+        self.show(self.shared.add_rows(n))
+        for future in self.workers:
+            if future.done() and future.exception() is not None:
+                future.result()
+
+    def show(self, total: int | None = None) -> None:
+        """Move the bar to `total` rows (everyone's rows so far when None)."""
+        total = self.shared.sync.rows.value if total is None else total
+        if self.bar is not None:
+            self.bar.update(total - self.shown)
+        self.shown = total
+
+
+_SYNC: list[Sync] = []
+
+
+def _init_worker(sync: Sync) -> None:
+    _SYNC[:] = [sync]
+    threading.Thread(target=_exit_with_parent, args=(sync.parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker soon after its parent is gone (killed): an orphan would otherwise write on, or wait
+    forever for its next task. What it leaves is inside the build's partial folder, which the next run removes."""
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_S)
+    os._exit(1)
+
+
+def _started() -> None:
+    """A worker's first task: nothing, so that it starts (and imports what it needs) early."""
+
+
+def _drain_in_worker(shared: Shared) -> None:
+    shared.sync = _SYNC[0]
+    shared.drain(WorkerProgress(shared))
+
+
+def write_parts(
+    plans: list[ConfigPlan],
+    parts: list[Part],
+    root: Path,
+    *,
+    num_proc: int = 1,
+    bar: tqdm | None = None,
+    how: PartJob = PartJob(),
+) -> dict[str, dict[str, Any]]:
+    """Write `parts` under `root` in `num_proc` processes (this one included); return their records by file.
+
+    With one process, or one part, everything is written here (a lone part with `num_proc` > 1 still gets
+    that many generating workers: `cookbook_hub.generation.generate.iter_batches`).
+    """
+    if num_proc < 1:
+        raise ParameterError(f"num_proc must be >= 1, got {num_proc}", fix="use --num-proc 1 or more")
+    by_name = {plan.name: plan for plan in plans}
+    if num_proc == 1 or len(parts) == 1:
+        records, sources = {}, {}
+        for part in parts:  # one row source per split, made once
+            plan = by_name[part.config]
+            source = sources.setdefault((part.config, part.split), plan.source(part.split))
+            records[part.rel] = how.write(plan, part, root, source, None, num_proc, bar)
+        return records
+    return _write_in_processes(by_name, parts, root, min(num_proc, len(parts)), bar, how)
+
+
+def _write_in_processes(
+    plans: dict[str, ConfigPlan], parts: list[Part], root: Path, procs: int, bar: tqdm | None, how: PartJob
+) -> dict[str, dict[str, Any]]:
+    ctx = multiprocessing.get_context("spawn")
+    sync = Sync(os.getpid(), ctx.Value("q", 0), ctx.Value("q", 0), ctx.Event(), ctx.Queue())
+    pool = ProcessPoolExecutor(procs - 1, mp_context=ctx, initializer=_init_worker, initargs=(sync,))
+    try:
+        for _ in range(procs - 1):  # start the workers now: they import the package while this process
+            pool.submit(_started)  # makes the schemas below (importing `datasets`), not after
+        shared = Shared(
+            plans=plans,
+            # made here, once: the workers then never import `datasets`, a good part of their start-up
+            schemas={(p.config, p.split): part_schema(plans[p.config], plans[p.config].source(p.split)) for p in parts},
+            order=sorted(parts, key=lambda p: -len(p.positions)),  # largest first: the last to finish are small
+            root=str(root),
+            how=how,
+            sync=sync,
+        )
+        workers = [pool.submit(_drain_in_worker, shared) for _ in range(procs - 1)]
+        progress = ParentProgress(shared, bar, workers)
+        shared.drain(progress)
+        found: list[dict[str, Any]] = []
+        while len(found) < len(parts):
+            try:
+                found.append(shared.sync.records.get(timeout=POLL_S))
+            except queue.Empty:
+                progress.update(0)  # raises a worker's error
+        progress.show()
+    except BrokenProcessPool:
+        raise WorkerError(
+            "a build worker process died (killed by a signal, or out of memory); nothing was written to --out",
+            fix="run the build again; if memory ran out, use a smaller --num-proc",
+        ) from None
+    finally:
+        sync.stop.set()  # after a failure or interrupt, workers stop at their next batch
+        pool.shutdown(wait=True, cancel_futures=True)  # no worker outlives the call
+    by_file = {record["file"]: record for record in found}
+    return {part.rel: by_file[part.rel] for part in parts}
