@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from cookbook_hub.align.mapping import templates_help
-from cookbook_hub.cli.options import InstructionOpt, quiet_libraries, stdout, user_errors
+from cookbook_hub.cli.options import AnswerCueOpt, InstructionOpt, quiet_libraries, stdout, user_errors
 from cookbook_hub.errors import CookbookError
 from cookbook_hub.generation.formatting import STYLES, Style
 
@@ -40,15 +40,18 @@ StyleOpt = Annotated[
 ]
 
 
-def eval_style(style: str | None, instruction: bool | None, chat_template: bool = False) -> Style | None:
+def eval_style(
+    style: str | None, instruction: bool | None, answer_cue: bool | None = None, chat_template: bool = False
+) -> Style | None:
     """The style asked for on the command line (None: let the evaluator choose)."""
     if chat_template:
         style = style or "chat"
     if style is None:
-        if instruction is not None:
-            raise CookbookError("--instruction/--no-instruction needs --style", fix="pass --style too")
+        for flag, value in (("--instruction/--no-instruction", instruction), ("--answer-cue", answer_cue)):
+            if value is not None:
+                raise CookbookError(f"{flag} needs --style", fix="pass --style too")
         return None
-    return Style(style, instruction)
+    return Style(style, instruction, answer_cue)
 
 
 def eval_cmd(
@@ -77,6 +80,7 @@ def eval_cmd(
     max_batch_size: Annotated[int, typer.Option("--max-batch-size", help="Upper bound for auto on GPU.")] = 64,
     style: StyleOpt = None,
     instruction: InstructionOpt = None,
+    answer_cue: AnswerCueOpt = None,
     chat_template: Annotated[
         bool, typer.Option("--chat-template", help="The same as --style chat (kept for older scripts).")
     ] = False,
@@ -112,7 +116,7 @@ def eval_cmd(
         data_dir=data_dir,
         batch_size=batch_size,
         max_batch_size=max_batch_size,
-        style=eval_style(style, instruction, chat_template),
+        style=eval_style(style, instruction, answer_cue, chat_template),
         log_samples=log_samples,
         num_fewshot=num_fewshot,
         gen_kwargs=gen_kwargs,
@@ -182,6 +186,7 @@ def align_cmd(
     ] = None,
     style: StyleOpt = None,
     instruction: InstructionOpt = None,
+    answer_cue: AnswerCueOpt = None,
     rule_only: Annotated[
         bool,
         typer.Option(
@@ -229,7 +234,7 @@ def align_cmd(
         limit=limit,
         batch_size=batch_size,
         params=parse_params(params),
-        style=eval_style(style, instruction),
+        style=eval_style(style, instruction, answer_cue),
     )
     print(markdown_table(result.report), end="")
     if out is not None:

@@ -62,6 +62,13 @@ InstructionOpt = Annotated[
     bool | None,
     typer.Option("--instruction/--no-instruction", help="Show the template's instruction (default: the format's)."),
 ]
+AnswerCueOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--answer-cue/--no-answer-cue",
+        help="End plain prompts with 'Answer:' (default: no cue, as plain data has always been made).",
+    ),
+]
 SeedOpt = Annotated[int, typer.Option("--seed", "-s", help="Seed: with the index, fixes every sample.")]
 TokenSpaceOpt = Annotated[
     str,

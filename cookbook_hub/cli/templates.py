@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from cookbook_hub.cli.options import (
+    AnswerCueOpt,
     FormatOpt,
     InstructionOpt,
     ParamsOpt,
@@ -49,6 +50,7 @@ def show_cmd(
     seed: SeedOpt = 0,
     style: FormatOpt = "plain",
     instruction: InstructionOpt = None,
+    answer_cue: AnswerCueOpt = None,
     token_space: TokenSpaceOpt = "default",
     params: ParamsOpt = None,
 ) -> None:
@@ -57,7 +59,7 @@ def show_cmd(
     Example: cookbook-hub show span_qa -n 2 --format qa --params '{"context_max_len": 64}'
     """
     check_rows(n, "-n")
-    rendered = Style(style, instruction)
+    rendered = Style(style, instruction, answer_cue)
     tpl = template_from_options(template, params, token_space)
     for sample in tpl.samples(0, n, seed):
         text = format_sample(tpl, sample, rendered)
@@ -79,6 +81,7 @@ def generate_cmd(
     seed: SeedOpt = 0,
     style: FormatOpt = "plain",
     instruction: InstructionOpt = None,
+    answer_cue: AnswerCueOpt = None,
     token_space: TokenSpaceOpt = "default",
     params: ParamsOpt = None,
     num_proc: Annotated[int, typer.Option("--num-proc", "-p", help="Worker processes.")] = 1,
@@ -94,7 +97,7 @@ def generate_cmd(
     Sharded over 4 machines: cookbook-hub generate span_qa -n 1000000 --shard 2/4 --out part-2.parquet
     """
     check_rows(n, "-n")
-    rendered = Style(style, instruction)
+    rendered = Style(style, instruction, answer_cue)
     spec = Shard.parse(shard)
     tpl = template_from_options(template, params, token_space)
     result = generate(

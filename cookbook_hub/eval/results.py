@@ -213,8 +213,9 @@ def results_plot(document: Mapping[str, Any], path: Path) -> Path | None:
 
 def style_note(style: Mapping[str, Any]) -> str:
     """A sentence on the prompt style of real tasks, for the card."""
-    instruction = style.get("instruction")
+    instruction, cue = style.get("instruction"), style.get("answer_cue")
     option = "" if instruction is None else (", with" if instruction else ", without") + " the instruction"
+    option += "" if cue is None else (", ending with 'Answer:'" if cue else ", without an answer cue")
     return (
         f" Real-task prompts in the `{style['format']}` style{option}; `in_passage` is the share of extractive"
         " answers that are a span of the passage."

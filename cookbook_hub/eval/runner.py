@@ -381,7 +381,7 @@ def prompt_style(style: str | Style | None, model_path: str, adapter_dir: Path |
     if adapter_dir is not None and AdapterFolder(adapter_dir).trained_here:
         trained = AdapterFolder(adapter_dir).training_args()["data"].get("style")
         if trained:
-            return Style(trained["format"], trained.get("instruction"))
+            return Style.from_record(trained)
     return Style("chat") if has_chat_template(model_path) else Style("qa")
 
 

@@ -3,7 +3,9 @@ text, for template rows and real examples alike, so that the two reach a model i
 
 Styles:
 - `plain`: the instruction, then `Label: text` lines (and lettered options), ending with a newline; the
-  completion is the answer on its own.
+  completion is the answer on its own. With the answer cue (`Style.answer_cue`, `--answer-cue`) it ends with
+  `Answer:` instead and the completion is ` answer`, as in `qa`. The cue is off unless asked for, so that plain
+  data generated before the option existed is generated the same way again.
 - `qa`: lm-eval-like: `Label: text` lines, lettered options, `Answer:`; the completion is ` answer`
   (lm-eval's target delimiter is a space).
 - `chat`: `messages`, a user turn holding the instruction and the lines, and an assistant turn holding the
@@ -39,9 +41,21 @@ class Style:
 
     name: str
     instruction: bool | None = None
+    answer_cue: bool | None = None
 
     def __post_init__(self) -> None:
         check_style(self.name)
+        if self.answer_cue is not None and self.name != "plain":
+            raise ParameterError(
+                f"the answer-cue option is for the plain format; {self.name!r} "
+                + ("always ends with 'Answer:'" if self.name == "qa" else "ends where the assistant turn begins"),
+                fix="leave --answer-cue/--no-answer-cue (recipes: answer_cue) out, or use --format plain",
+            )
+
+    @classmethod
+    def from_record(cls, record: dict[str, object]) -> Style:
+        """The style recorded with data or an adapter (`describe()`'s dict)."""
+        return cls(str(record["format"]), record.get("instruction"), record.get("answer_cue"))  # type: ignore[arg-type]
 
     @property
     def shows_instruction(self) -> bool:
@@ -49,15 +63,19 @@ class Style:
         return SHOWS_INSTRUCTION[self.name] if self.instruction is None else self.instruction
 
     @property
+    def ends_with_cue(self) -> bool:
+        """Whether prompts end with `Answer:` (and completions start with a space): `qa`, and `plain` with the cue."""
+        return self.name == "qa" or bool(self.answer_cue)
+
+    @property
     def is_chat(self) -> bool:
         """Whether rows are `messages` (rendered by the model's chat template)."""
         return self.name == "chat"
 
     def describe(self) -> dict[str, object]:
-        """The style as recorded with generated data: its name, and the instruction option when it was set."""
-        if self.instruction is None:
-            return {"format": self.name}
-        return {"format": self.name, "instruction": self.instruction}
+        """The style as recorded with generated data: its name, and each option that was set."""
+        options = {"instruction": self.instruction, "answer_cue": self.answer_cue}
+        return {"format": self.name, **{key: value for key, value in options.items() if value is not None}}
 
 
 def as_style(style: str | Style) -> Style:
@@ -99,14 +117,14 @@ def prompt_text(parts: PromptParts, style: str | Style) -> str:
     style = as_style(style)
     head = parts.instruction + "\n\n" if style.shows_instruction and parts.instruction else ""
     body = head + "\n".join(parts.lines())
-    if style.name == "qa":
+    if style.ends_with_cue:
         return body + "\n" + ANSWER_CUE
     return body if style.is_chat else body + "\n"
 
 
 def completion_text(answer: str, style: str | Style) -> str:
-    """The completion in `style`: ` answer` after `qa`'s answer cue, the answer itself otherwise."""
-    return " " + answer if as_style(style).name == "qa" else answer
+    """The completion in `style`: ` answer` after an answer cue, the answer itself otherwise."""
+    return " " + answer if as_style(style).ends_with_cue else answer
 
 
 def format_sample(template: Template, sample: Sample, style: str | Style) -> dict[str, object]:
@@ -130,7 +148,7 @@ def prompt_column(rows: BlockRows, instruction: str | None, style: str | Style) 
         letters = pa.array([f"{LETTERS[i]}. " for i in range(k)] * len(rows.answer), pa.string())
         lines = pc.binary_join_element_wise(letters, rows.options, "")
         parts += [("\n" if parts else head) + "Options:\n", join_flat(lines, np.arange(len(rows.answer) + 1) * k, "\n")]
-    if style.name == "qa":
+    if style.ends_with_cue:
         parts.append("\n" + ANSWER_CUE)
     elif not style.is_chat:
         parts.append("\n")
@@ -142,7 +160,7 @@ def format_columns(rows: BlockRows, instruction: str | None, style: str | Style)
     style = as_style(style)
     prompt = prompt_column(rows, instruction, style)
     if not style.is_chat:
-        completion = pc.binary_join_element_wise(" ", rows.target, "") if style.name == "qa" else rows.target
+        completion = pc.binary_join_element_wise(" ", rows.target, "") if style.ends_with_cue else rows.target
         return {"prompt": prompt, "completion": completion}
     n = len(prompt)
     contents = pa.concat_arrays([prompt, rows.target]).take(np.arange(2 * n).reshape(2, n).T.reshape(-1))

@@ -93,14 +93,16 @@ class Recipe(_Strict):
     seed: Annotated[int, Field(ge=0)] = 0
     format: str = "plain"
     instruction: bool | None = None
+    answer_cue: bool | None = None
     provenance: Provenance = Field(default_factory=Provenance)
 
     @model_serializer(mode="wrap")
-    def _without_unset_instruction(self, handler: Any) -> dict[str, Any]:
-        # recipes written before the instruction option existed keep their dump, YAML and content hash
+    def _without_unset_options(self, handler: Any) -> dict[str, Any]:
+        # recipes written before the style options existed keep their dump, YAML and content hash
         data = handler(self)
-        if self.instruction is None:
-            data.pop("instruction", None)
+        for option in ("instruction", "answer_cue"):
+            if getattr(self, option) is None:
+                data.pop(option, None)
         return data
 
     @field_validator("name")
@@ -153,11 +155,17 @@ class Recipe(_Strict):
             raise ValueError(f"template {repeated[0]!r} is listed twice; list each template once")
         return self
 
+    @model_validator(mode="after")
+    def _answer_cue_is_plain(self) -> Recipe:
+        if self.answer_cue is not None and self.format != "plain":
+            raise ValueError(f"answer_cue is an option of the plain format, not of {self.format!r}; leave it out")
+        return self
+
     # --- derived ------------------------------------------------------------------------------
     @property
     def style(self) -> Style:
-        """The format style of the rows, with the recipe's instruction option."""
-        return Style(self.format, self.instruction)
+        """The format style of the rows, with the recipe's instruction and answer-cue options."""
+        return Style(self.format, self.instruction, self.answer_cue)
 
     @property
     def weights(self) -> dict[str, float]:
@@ -238,11 +246,11 @@ def describe_errors(exc: pydantic.ValidationError) -> str:
     """One line per validation error: `field.path: message`."""
     lines = []
     for err in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in err["loc"]) or "recipe"
+        where = ".".join(str(p) for p in err["loc"])  # empty for a check of the whole recipe
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown key; remove it or check its spelling"
-        lines.append(f"{where}: {message}")
+        lines.append(f"{where}: {message}" if where else message)
     return "; ".join(lines)
 
 

@@ -102,6 +102,23 @@ def test_show(style):
         assert result.stdout.count(template.instruction) == 2
 
 
+def test_the_answer_cue_ends_plain_prompts_and_is_refused_elsewhere(tmp_path):
+    result = run("show", "key_value", "-n", "1", "--answer-cue")
+    assert result.exit_code == 0, result.output
+    assert "Answer:" in result.stdout and get_template("key_value").instruction in result.stdout
+    refused = run("show", "key_value", "-n", "1", "--format", "qa", "--answer-cue")
+    assert refused.exit_code == 2 and "the answer-cue option is for the plain format" in refused.output
+    out = tmp_path / "kv.parquet"
+    made = cli("generate", "key_value", "-n", "50", "--answer-cue", "--out", str(out), "-q")
+    assert made.returncode == 0, made.stderr
+    table = pq.read_table(out)
+    assert all(p.endswith("\nAnswer:") for p in table.column("prompt").to_pylist())
+    assert all(c.startswith(" ") for c in table.column("completion").to_pylist())
+    meta = json.loads(table.schema.metadata[b"cookbook_hub"])
+    assert (meta["format"], meta["answer_cue"]) == ("plain", True)
+    assert "--answer-cue needs --style" in run("eval", "--tasks", "x.jsonl", "--answer-cue").output
+
+
 def test_show_with_params():
     result = run("show", "copy", "-n", "1", "--params", SMALL)
     assert result.exit_code == 0, result.output

@@ -114,6 +114,8 @@ def test_prompts_are_the_templates_parts(tmp_path, shared_data_dir):
     assert prompt(ropes, first) == f"Document: {first.context}\nQuestion: {first.question}\n"
     assert prompt(ropes, first, "qa") == f"Document: {first.context}\nQuestion: {first.question}\nAnswer:"
     assert prompt(ropes, first, "chat") == f"Document: {first.context}\nQuestion: {first.question}"
+    cued = Style("plain", answer_cue=True)  # plain with the answer cue ends as qa does
+    assert prompt(ropes, first, cued) == prompt(ropes, first, "qa")
     siqa = load_task_file(shared_data_dir / "multiple_choice_social_iqa.jsonl")
     example = siqa.examples[0]
     options = "".join(f"\n{letter}. {choice}" for letter, choice in zip("ABC", example.choices))
@@ -147,11 +149,11 @@ def same_text_example(template_name: str, kind_choices: list[str] | None) -> tup
     ("template_name", "kind", "choices"),
     [("span_qa", "extractive", None), ("containment", "yes_no", ["no", "yes"]), ("overlap_choice", "choice", None)],
 )
-@pytest.mark.parametrize("style", STYLES)
-def test_a_template_row_and_a_real_example_with_the_same_text_read_the_same(template_name, kind, choices, style):
+@pytest.mark.parametrize(("style", "cue"), [(name, None) for name in STYLES] + [("plain", True)])
+def test_a_template_row_and_a_real_example_with_the_same_text_read_the_same(template_name, kind, choices, style, cue):
     template, sample, example = same_text_example(template_name, choices)
     task = RealTask(Path("same.jsonl"), kind, (example,))
-    bare = Style(style, instruction=False)
+    bare = Style(style, instruction=False, answer_cue=cue)
     row = format_sample(template, sample, bare)
     row_prompt = row["messages"][0]["content"] if style == "chat" else row["prompt"]
     assert prompt(task, example, bare) == row_prompt
@@ -159,7 +161,7 @@ def test_a_template_row_and_a_real_example_with_the_same_text_read_the_same(temp
     completion = row["messages"][1]["content"] if style == "chat" else row["completion"].strip()
     assert completion in (answer_choices(task, example) or [sample.target])
     # with the instruction shown, only the row has one: a real example has no instruction of its own
-    shown = Style(style, instruction=True)
+    shown = Style(style, instruction=True, answer_cue=cue)
     shown_row = format_sample(template, sample, shown)
     assert template.instruction in str(shown_row) and template.instruction not in prompt(task, example, shown)
 

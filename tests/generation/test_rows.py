@@ -18,7 +18,15 @@ from cookbook_hub.templates.sequence import SequenceParams
 from cookbook_hub.tokens.sampling import BLOCK_SIZE, SPLIT_OFFSETS
 
 NAMES = template_names()
-STYLES = ["plain", "qa", "chat", Style("qa", instruction=True), Style("chat", instruction=False)]
+STYLES = [
+    "plain",
+    "qa",
+    "chat",
+    Style("qa", instruction=True),
+    Style("chat", instruction=False),
+    Style("plain", answer_cue=True),
+    Style("plain", instruction=False, answer_cue=False),
+]
 
 
 def assert_same(got: pa.RecordBatch, want: pa.RecordBatch) -> None:

@@ -589,6 +589,7 @@ def test_the_instruction_option_leaves_recipes_without_it_as_they_were():
 KEPT = {
     "doc-qa@0.1.0": "ad2460126dbfff685a4fabc4874bf373afcbaccd15f1cfd88bd4970bd9f00cda",
     "gpt4all@0.1.0": "c97a5eca5334e6b0f1d7549722d8b767ecd7e2a20277678351df6d7aba1b0599",
+    "multiple-choice@0.1.0": "3d6618b74af73fb2245f553f2c68245242561f80f7dbf97c0543872300c6f0dc",
 }
 
 
@@ -622,8 +623,32 @@ def test_doc_qa_carries_the_settings_that_transfer():
     assert round(recipe.size * recipe.splits["train"]) == 800  # one epoch: 100 steps at the default batch of 8
 
 
+@pytest.mark.parametrize("name", ["gpt4all", "multiple-choice"])
+def test_mixtures_for_real_tasks_use_the_row_shape_that_transfers(name: str):
+    recipe = load_recipe(name)
+    assert recipe.style == Style("chat", instruction=False)  # the shape real examples are evaluated in
+    assert round(recipe.size * recipe.splits["train"]) == 800
+    earlier = load_recipe(f"{name}@0.1.0")
+    assert earlier.style == Style("plain") and set(earlier.weights) <= set(recipe.weights)
+
+
 def test_the_recipes_command_lists_versions():
     result = CliRunner().invoke(app, ["recipes", "--json"])
     assert result.exit_code == 0, result.output
     rows = {row["name"]: row for row in json.loads(result.output)}
     assert rows["doc-qa"]["versions"] == recipe_versions("doc-qa") and rows["doc-qa"]["version"] == "0.2.0"
+
+
+def test_the_answer_cue_option_leaves_recipes_without_it_as_they_were():
+    recipe = load_recipe("yes-no")
+    assert recipe.answer_cue is None and "answer_cue" not in recipe.to_yaml()
+    cued = parse_recipe({**recipe.model_dump(mode="json"), "answer_cue": True})
+    assert cued.style == Style("plain", answer_cue=True) and "answer_cue: true" in cued.to_yaml()
+    assert cued.content_hash != recipe.content_hash
+    assert parse_recipe({**recipe.model_dump(mode="json"), "answer_cue": None}).content_hash == recipe.content_hash
+
+
+def test_the_answer_cue_is_refused_outside_the_plain_format():
+    with pytest.raises(RecipeError, match="answer_cue is an option of the plain format, not of 'chat'") as info:
+        parse_recipe({**load_recipe("doc-qa").model_dump(mode="json"), "answer_cue": True})
+    assert "recipe: recipe" not in str(info.value)
