@@ -13,6 +13,15 @@ from cookbook_hub.cli.options import stdout, user_errors
 
 TARGET_HELP = "hf://<namespace>/<name> on the Hub, or a local hub folder ending in <namespace>/<name>."
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object (for scripts) instead of text.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars (large transfers show them).")]
+
+
+def quiet_transfers(quiet: bool) -> None:
+    """Turn off the transfer progress bars (the Hub's and the local hub's, which share huggingface_hub's switch)."""
+    if quiet:
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
 
 
 def print_json(value: dict) -> None:
@@ -28,6 +37,7 @@ def publish_cmd(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the files and message; change nothing.")] = False,
     message: Annotated[str | None, typer.Option("--message", "-m", help="Commit message.")] = None,
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Publish a built folder as one commit (none if nothing changed), optionally tagged as a version.
 
@@ -36,6 +46,7 @@ def publish_cmd(
     """
     from cookbook_hub.hub.publish import publish
 
+    quiet_transfers(quiet)
     result = publish(folder, to, tag=tag, private=private, dry_run=dry_run, message=message)
     if as_json:
         print_json(dataclasses.asdict(result))
@@ -70,6 +81,7 @@ def pull_cmd(
     ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing folder.")] = False,
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Write one published version into a plain folder that `datasets.load_dataset` reads (like `hf download`).
 
@@ -78,6 +90,7 @@ def pull_cmd(
     """
     from cookbook_hub.hub.pull import pull_version
 
+    quiet_transfers(quiet)
     pulled = pull_version(source, revision, out, overwrite=overwrite, include=include, exclude=exclude)
     if as_json:
         print_json(pulled.as_dict())

@@ -20,10 +20,11 @@ from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from filelock import FileLock, Timeout
+from huggingface_hub.utils import tqdm as hub_tqdm
 
 from cookbook_hub.errors import PublishError
-from cookbook_hub.fs import is_disk_full, no_space, write_json
-from cookbook_hub.hub.repo import HASH_CHUNK, MAIN, Blob, Plan, PublishResult, publish_to
+from cookbook_hub.fs import HASH_CHUNK, is_disk_full, no_space, write_json
+from cookbook_hub.hub.repo import MAIN, Blob, Plan, PublishResult, publish_to
 
 GIT = (
     "git",
@@ -33,6 +34,30 @@ GIT = (
 LOCK_TIMEOUT = 600.0
 INCOMING = "cookbook-hub-incoming"  # in .git: the objects of a publish whose refs have not moved yet
 PENDING = "cookbook-hub-pending.json"  # in .git: the checkout of a publish whose refs have not moved yet
+PROGRESS_DELAY_S = 2.0  # a progress bar shows only once the copying has taken this long (large folders)
+HASH_GROUP_BYTES = 64 << 20  # files handed to one `git hash-object` call, by size ...
+HASH_GROUP_FILES = 256  # ... and by count: the progress bar moves between calls
+
+
+def byte_bar(total: int, desc: str) -> hub_tqdm:
+    """A progress bar over bytes for copies into or out of a local hub repository, as the Hub's own transfers
+    show: it appears only for copies that take more than PROGRESS_DELAY_S, and huggingface_hub's switch
+    (`HF_HUB_DISABLE_PROGRESS_BARS=1`, `disable_progress_bars()`, `pull/publish -q`) turns it off with theirs."""
+    return hub_tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc, delay=PROGRESS_DELAY_S)
+
+
+def size_groups(paths: list[Path]) -> Iterator[list[Path]]:
+    """`paths` in order, cut into groups of at most HASH_GROUP_FILES files or about HASH_GROUP_BYTES bytes."""
+    group: list[Path] = []
+    size = 0
+    for path in paths:
+        group.append(path)
+        size += path.stat().st_size
+        if size >= HASH_GROUP_BYTES or len(group) >= HASH_GROUP_FILES:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
 
 
 # ------------------------------------------------------------------ running git
@@ -79,11 +104,15 @@ def start_git(
         raise PublishError("git is not installed", fix="install git to publish to a local hub folder") from None
 
 
-def copy_blob(repo: Path, oid: str, dest: Path) -> None:
-    """Write one blob into the file `dest` through this process, so that a failed write raises its OSError."""
+def copy_blob(repo: Path, oid: str, dest: Path, bar: hub_tqdm | None = None) -> None:
+    """Write one blob into the file `dest` through this process, so that a failed write raises its OSError; `bar`
+    counts the bytes."""
     with start_git(repo, ("cat-file", "blob", oid)) as proc:
         with dest.open("wb") as fh:
-            shutil.copyfileobj(proc.stdout, fh, HASH_CHUNK)
+            while chunk := proc.stdout.read(HASH_CHUNK):
+                fh.write(chunk)
+                if bar is not None:
+                    bar.update(len(chunk))
         error = proc.stderr.read().decode(errors="replace").strip()
     if proc.returncode:
         raise PublishError(f"git cat-file failed in {repo}: {error}", fix="check the hub repository with `git fsck`")
@@ -226,9 +255,15 @@ class GitRepo:
             "GIT_OBJECT_DIRECTORY": str(self.incoming.resolve()),
             "GIT_ALTERNATE_OBJECT_DIRECTORIES": str((self.git_dir / "objects").resolve()),
         }
-        paths = "\n".join(str(path.resolve()) for path in plan.files.values())
-        oids = git(self.path, "hash-object", "-w", "--no-filters", "--stdin-paths", stdin=paths.encode(), env=objects)
-        entries = "".join(f"100644 {oid}\t{rel}\0" for oid, rel in zip(oids.split(), plan.files, strict=True))
+        files = list(plan.files.values())
+        oids: list[str] = []
+        with byte_bar(sum(path.stat().st_size for path in files), f"publish {plan.target.name}") as bar:
+            for group in size_groups(files):
+                paths = "\n".join(str(path.resolve()) for path in group).encode()
+                hashed = git(self.path, "hash-object", "-w", "--no-filters", "--stdin-paths", stdin=paths, env=objects)
+                oids += hashed.split()
+                bar.update(sum(path.stat().st_size for path in group))
+        entries = "".join(f"100644 {oid}\t{rel}\0" for oid, rel in zip(oids, plan.files, strict=True))
         with tempfile.TemporaryDirectory() as scratch:
             env = {**objects, "GIT_INDEX_FILE": str(Path(scratch) / "index")}
             git(self.path, "update-index", "--add", "-z", "--index-info", stdin=entries.encode(), env=env)
@@ -295,12 +330,12 @@ class GitRepo:
 
     def materialise(self, commit: str, dest: Path, only: Collection[str] | None = None) -> None:
         """Write the files of a commit (those in `only`, when given) into `dest`, byte for byte."""
-        for rel, blob in self.tree(commit).items():
-            if only is not None and rel not in only:
-                continue
-            path = dest / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            copy_blob(self.path, blob.oid, path)
+        chosen = {rel: blob for rel, blob in self.tree(commit).items() if only is None or rel in only}
+        with byte_bar(sum(blob.size for blob in chosen.values()), f"pull {self.path.name}") as bar:
+            for rel, blob in chosen.items():
+                path = dest / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                copy_blob(self.path, blob.oid, path, bar)
 
 
 def publish_local(plan: Plan) -> PublishResult:

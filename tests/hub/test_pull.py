@@ -113,3 +113,34 @@ def test_hub_pull_defaults_to_main_with_patterns(hub, tmp_path, capsys):
     with pytest.raises(PublishError, match="select no file"):
         pull("hf://alice/data", "v0.1.0", tmp_path / "none", exclude=["*"])
     assert not (tmp_path / "none").exists()
+
+
+@pytest.fixture
+def visible_bars(monkeypatch: pytest.MonkeyPatch):
+    """Local transfer bars that show at once and move per file; huggingface_hub's switch restored afterwards."""
+    from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
+    import cookbook_hub.hub.git as local_git
+
+    monkeypatch.setattr(local_git, "PROGRESS_DELAY_S", 0.0)
+    monkeypatch.setattr(local_git, "HASH_GROUP_FILES", 1)
+    was_disabled = are_progress_bars_disabled()
+    enable_progress_bars()
+    yield
+    disable_progress_bars() if was_disabled else enable_progress_bars()
+
+
+def test_local_transfers_show_byte_progress_that_quiet_turns_off(visible_bars, tmp_path, capsys):
+    from huggingface_hub.utils import are_progress_bars_disabled
+
+    folder = make_folder(tmp_path / "built", 50)
+    repo = str(tmp_path / "hub" / "me" / "data")
+    capsys.readouterr()
+    publish(folder, repo, tag="v0.1.0")
+    shown = capsys.readouterr().err
+    assert "publish data" in shown and "100%" in shown and "B/s" in shown  # a bar over bytes
+    pull(repo, out=tmp_path / "p")
+    assert "pull data" in capsys.readouterr().err and files_under(tmp_path / "p") == files_under(folder)
+    result = run("pull", repo, "--out", str(tmp_path / "q"), "-q")
+    assert result.exit_code == 0, result.output
+    assert are_progress_bars_disabled() and "pull data" not in result.output
