@@ -8,6 +8,10 @@ task's shape (`in_passage`: a span of the passage, for extractive QA).
 
     python experiments/defaults_transfer.py --recipe doc-qa --seeds 0 1
     python experiments/defaults_transfer.py --summarize          # rewrite the table from the saved runs
+    python experiments/defaults_transfer.py --recipe doc-qa --seeds 0 --train-flags "--target-modules all-linear"
+
+`--train-flags` measures one setting away from the defaults: the flags go to `cookbook-hub train` as they are,
+and the runs are saved and shown under the recipe's label followed by the flags.
 
 Each run writes experiments/results/defaults/<recipe>-seed<S>.json; the table goes to
 experiments/results/defaults/summary.md.
@@ -18,6 +22,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -47,6 +53,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tasks", nargs="+", default=["extractive_qa_ropes.jsonl"], help=f"files of {DATA_DIR}")
     p.add_argument("--work", type=Path, default=ROOT / "out" / "defaults", help="build and adapter folders")
     p.add_argument("--summarize", action="store_true", help="only rewrite summary.md from the saved runs")
+    p.add_argument("--train-flags", default="", help="extra `cookbook-hub train` flags, as one quoted string")
     return p.parse_args(argv)
 
 
@@ -79,24 +86,30 @@ def paired_interval(base: np.ndarray, adapter: np.ndarray, seed: int = 0) -> tup
     return float(low), float(high)
 
 
+def run_label(args: argparse.Namespace) -> str:
+    """NAME@VERSION, then the extra train flags when there are any (`doc-qa@0.2.0 --target-modules all-linear`)."""
+    return " ".join([label(args.recipe), *shlex.split(args.train_flags)])
+
+
 def run_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
-    """Train with the defaults at one seed and score base and adapter on the task files."""
+    """Train with the defaults (and `--train-flags`) at one seed and score base and adapter on the task files."""
     from cookbook_hub.eval.runner import evaluate
 
     data = args.work / label(args.recipe).replace("@", "-")
     if not (data / "README.md").is_file():
         cli("build", args.recipe, "--out", str(data), "--overwrite", "-q")
-    adapter = args.work / f"adapter-{label(args.recipe).replace('@', '-')}-seed{seed}"
+    adapter = args.work / f"adapter-{slug(run_label(args)).replace('@', '-')}-seed{seed}"
     start = time.perf_counter()
     shutil.rmtree(adapter, ignore_errors=True)
-    cli("train", "--data", str(data), "--out", str(adapter), "--seed", str(seed))
+    cli("train", "--data", str(data), "--out", str(adapter), "--seed", str(seed), *shlex.split(args.train_flags))
     trained = time.perf_counter() - start
     files = ",".join(str(DATA_DIR / name) for name in args.tasks)
     start = time.perf_counter()
     evaluation = evaluate(adapter=str(adapter), tasks=files, log_samples=True)
     scored = time.perf_counter() - start
     out: dict[str, Any] = {
-        "recipe": label(args.recipe),
+        "recipe": run_label(args),
+        "train_flags": args.train_flags,
         "seed": seed,
         "style": evaluation.style.describe(),
         "train_seconds": trained,
@@ -114,6 +127,12 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
             scores[metric] = {"base": base.mean(), "adapter": tuned.mean(), "delta_low": low, "delta_high": high}
         out["tasks"][name] = {"n": len(task.examples), "scores": scores}
     return out
+
+
+def slug(text: str) -> str:
+    """A run label as a file name: spaces and the dashes after them become one `+` each
+    (`doc-qa@0.2.0+target-modules+all-linear`)."""
+    return re.sub(r"\s+-*", "+", text)
 
 
 def summarize() -> str:
@@ -143,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not args.summarize:
         for seed in args.seeds:
             result = run_seed(args, seed)
-            path = RESULTS / f"{label(args.recipe)}-seed{seed}.json"
+            path = RESULTS / f"{slug(run_label(args))}-seed{seed}.json"
             path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     (RESULTS / "summary.md").write_text(summarize(), encoding="utf-8")
     print((RESULTS / "summary.md").read_text(encoding="utf-8"))

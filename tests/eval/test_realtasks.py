@@ -202,3 +202,12 @@ def test_choice_and_yes_no_scoring():
     assert balanced_accuracy(golds, golds) == 1.0
     assert answer_shares(["Yes", "no", "yes", "yes"]) == {"yes": 0.75, "no": 0.25}
     assert balanced_accuracy([], []) == 0.0 and answer_shares([]) == {"yes": 0.0, "no": 0.0}
+
+
+@pytest.mark.parametrize(
+    "style", [Style("plain"), Style("plain", False, True), Style("qa", True), Style("chat", instruction=False)]
+)
+def test_the_recorded_style_is_the_style(style):
+    """What data and adapters record (`describe()`) gives the same style back, answer cue included."""
+    assert Style.from_record(style.describe()) == style
+    assert ("answer_cue" in style.describe()) == (style.answer_cue is not None)
