@@ -18,7 +18,7 @@ import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 from cookbook_hub.dataset.parts import Part, PartJob, part_schema
 from cookbook_hub.dataset.plan import ConfigPlan
 from cookbook_hub.errors import ParameterError, WorkerError
+from cookbook_hub.generation.sources import RowSource
 
 POLL_S = 0.2  # how often this process looks at the workers once it has no part left to write
 ORPHAN_CHECK_S = 0.5  # how often a worker checks that the process that started it is still there
@@ -62,9 +63,10 @@ class Shared:
     root: str
     how: PartJob
     sync: Sync
+    sources: dict[tuple[str, str], RowSource] = field(default_factory=dict)  # made in each process, once per split
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "sync": None}
+        return {**self.__dict__, "sync": None, "sources": {}}
 
     def take(self) -> Part | None:
         """The next part nobody has taken, or None when all are taken."""
@@ -78,10 +80,16 @@ class Shared:
     def drain(self, progress: Any) -> None:
         """Write parts until none is left, putting each one's record on the shared queue."""
         while (part := self.take()) is not None:
-            plan = self.plans[part.config]
-            schema = self.schemas[part.config, part.split]
-            record = self.how.write(plan, part, Path(self.root), plan.source(part.split), schema, 1, progress)
+            plan, schema = self.plans[part.config], self.schemas[part.config, part.split]
+            record = self.how.write(plan, part, Path(self.root), self.source(part), schema, 1, progress)
             self.sync.records.put(record)
+
+    def source(self, part: Part) -> RowSource:
+        """The row source of a part's split, made once in each process (its first batch warms caches up)."""
+        key = (part.config, part.split)
+        if key not in self.sources:
+            self.sources[key] = self.plans[part.config].source(part.split)
+        return self.sources[key]
 
     def add_rows(self, n: int) -> int:
         """Count `n` more rows written; return the total so far."""
@@ -169,9 +177,10 @@ def write_parts(
     if num_proc == 1 or len(parts) == 1:
         records, sources = {}, {}
         for part in parts:  # one row source per split, made once
-            plan = by_name[part.config]
-            source = sources.setdefault((part.config, part.split), plan.source(part.split))
-            records[part.rel] = how.write(plan, part, root, source, None, num_proc, bar)
+            plan, key = by_name[part.config], (part.config, part.split)
+            if key not in sources:
+                sources[key] = plan.source(part.split)
+            records[part.rel] = how.write(plan, part, root, sources[key], None, num_proc, bar)
         return records
     return _write_in_processes(by_name, parts, root, min(num_proc, len(parts)), bar, how)
 
@@ -188,7 +197,10 @@ def _write_in_processes(
         shared = Shared(
             plans=plans,
             # made here, once: the workers then never import `datasets`, a good part of their start-up
-            schemas={(p.config, p.split): part_schema(plans[p.config], plans[p.config].source(p.split)) for p in parts},
+            schemas={
+                (config, split): part_schema(plans[config], plans[config].source(split))
+                for config, split in dict.fromkeys((p.config, p.split) for p in parts)
+            },
             order=sorted(parts, key=lambda p: -len(p.positions)),  # largest first: the last to finish are small
             root=str(root),
             how=how,
