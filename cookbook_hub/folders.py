@@ -125,6 +125,7 @@ class AdapterFolder(RepoFolder):
     adapter_config.json, adapter_model.safetensors   the LoRA adapter (peft's save_pretrained)
     training_args.json, metrics.json, loss.png      what the run was and what it measured
     checkpoints/                                    only while a run is unfinished (`--resume`)
+    runs/                                           TensorBoard logs (`--report-to tensorboard`), kept local
     eval/results_<time>.{json,png}                  `cookbook-hub eval` results documents and their plots
     .eval_results/<task>.yaml                       the Hub's eval results entries
     alignment/<task>.<template>/alignment.{json,md,png}   `cookbook-hub align` reports
@@ -135,6 +136,8 @@ class AdapterFolder(RepoFolder):
     TRAINING_ARGS = "training_args.json"
     METRICS = "metrics.json"
     CHECKPOINTS = "checkpoints"
+    RUNS = "runs"  # where transformers' TensorBoard callback writes, under the Trainer's output dir
+    LOCAL_ONLY = (f"{RUNS}/*",)  # never published: the logs record the run's local paths (its arguments)
     LOSS_PLOT = "loss.png"
     RESULTS_DIR = "eval"
     EVAL_RESULTS_DIR = ".eval_results"
@@ -157,6 +160,11 @@ class AdapterFolder(RepoFolder):
     def checkpoints(self) -> Path:
         """Where an unfinished run keeps its checkpoints."""
         return self.path / self.CHECKPOINTS
+
+    @property
+    def runs(self) -> Path:
+        """The run's TensorBoard logs."""
+        return self.path / self.RUNS
 
     def adapter_config(self) -> dict[str, Any]:
         """peft's adapter_config.json."""

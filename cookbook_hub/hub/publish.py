@@ -58,14 +58,16 @@ def folder_kind(folder: Path) -> str:
 
 
 def folder_files(folder: Path) -> dict[str, Path]:
-    """Files to publish, by POSIX path relative to `folder`, sorted; `.git` and `.cache/huggingface` are left out.
+    """Files to publish, by POSIX path relative to `folder`, sorted; `.git`, `.cache/huggingface` and an adapter's
+    TensorBoard logs (`runs/`, which record local paths) are left out.
     A symbolic link, or a file that resolves outside the folder, is refused."""
     found = {
         path.relative_to(folder).as_posix(): path
         for path in sorted(folder.rglob("*"))
         if path.is_file() or path.is_symlink()
     }
-    files = {rel: found[rel] for rel in filter_repo_objects(found, ignore_patterns=DEFAULT_IGNORE_PATTERNS)}
+    ignored = [*DEFAULT_IGNORE_PATTERNS, *AdapterFolder.LOCAL_ONLY]
+    files = {rel: found[rel] for rel in filter_repo_objects(found, ignore_patterns=ignored)}
     root = folder.resolve()
     for rel, path in files.items():
         if path.is_symlink() or not path.resolve().is_relative_to(root):

@@ -385,6 +385,9 @@ def save_adapter(run: TrainingRun, metrics: dict[str, Any]) -> Path:
                 trainer.model.peft_config["default"].base_model_name_or_path = run.base.hub_id or run.base.path
                 trainer.model.save_pretrained(tmp, state_dict=state_dict)
                 run.tokenizer.save_pretrained(tmp)
+                logs = AdapterFolder(out).checkpoints / AdapterFolder.RUNS  # TensorBoard's, beside the checkpoints
+                if logs.is_dir():
+                    shutil.copytree(logs, AdapterFolder(tmp).runs)
                 AdapterFolder(tmp).write_training_records(run.training_args(), metrics)
                 write_model_card(tmp)
         except OSError as exc:

@@ -84,6 +84,23 @@ def test_report_to_needs_its_package(reporter: str):
         assert TrainConfig(data="d", out="o", report_to=reporter).report_to == reporter
 
 
+def test_report_to_tensorboard_writes_the_runs_logs(tmp_path: Path, copy_data: Path, tiny_llama: Path, monkeypatch):
+    monkeypatch.setenv("COOKBOOK_HUB_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "adapter"
+    args = ["train", "--data", str(copy_data), "--model", str(tiny_llama), "--out", str(out), "--steps", "2"]
+    result = CliRunner().invoke(app, [*args, "--logging-steps", "1", "--report-to", "tensorboard"])
+    assert result.exit_code == 0, result.output
+    events = list(tmp_path.rglob("events.out.tfevents.*"))
+    assert events and all(out / "runs" in event.parents for event in events)  # kept when the checkpoints go
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    logged = EventAccumulator(str(events[0].parent)).Reload()
+    assert [event.step for event in logged.Scalars("train/loss")] == [1, 2]
+    from cookbook_hub.hub.publish import folder_files
+
+    assert not any(rel.startswith("runs/") for rel in folder_files(out))  # they record local paths: not published
+
+
 def test_schedulers_are_transformers_names():
     from transformers.trainer_utils import SchedulerType
 
