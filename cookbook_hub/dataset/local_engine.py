@@ -18,7 +18,7 @@ import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,23 +50,54 @@ class Sync:
     records: Any
 
 
+class SplitRows:
+    """The plans of a build, and each split's row source and part schema, made once per split on first use.
+
+    Pickled (for a worker process), it keeps the schemas made so far, so that a worker given them never imports
+    `datasets`, and drops the sources: each process makes its own, whose first batch warms caches up."""
+
+    def __init__(self, plans: dict[str, ConfigPlan]) -> None:
+        self.plans = plans
+        self.schemas: dict[tuple[str, str], pa.Schema] = {}
+        self.sources: dict[tuple[str, str], RowSource] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "sources": {}}
+
+    def source(self, part: Part) -> RowSource:
+        """The row source of a part's split."""
+        key = (part.config, part.split)
+        if key not in self.sources:
+            self.sources[key] = self.plans[part.config].source(part.split)
+        return self.sources[key]
+
+    def schema(self, part: Part) -> pa.Schema:
+        """The Arrow schema of a part's split (`part_schema`)."""
+        key = (part.config, part.split)
+        if key not in self.schemas:
+            self.schemas[key] = part_schema(self.plans[part.config], self.source(part))
+        return self.schemas[key]
+
+    def write(self, how: PartJob, part: Part, root: Path, num_proc: int, bar: Any) -> dict[str, Any]:
+        """Write one part the way `how` says, from its split's source and schema; return its record."""
+        return how.write(self.plans[part.config], part, root, self.source(part), self.schema(part), num_proc, bar)
+
+
 @dataclass
 class Shared:
-    """What every process of one build sees: the plans, the parts in the order they are taken, and `sync`.
+    """What every process of one build sees: the splits' rows, the parts in the order they are taken, and `sync`.
 
     The plans go to each worker with its task, not at its start: a start whose arguments fill the pipe to
     the new process would hold this process until the worker has imported the package."""
 
-    plans: dict[str, ConfigPlan]
-    schemas: dict[tuple[str, str], pa.Schema]
+    splits: SplitRows
     order: list[Part]
     root: str
     how: PartJob
     sync: Sync
-    sources: dict[tuple[str, str], RowSource] = field(default_factory=dict)  # made in each process, once per split
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "sync": None, "sources": {}}
+        return {**self.__dict__, "sync": None}
 
     def take(self) -> Part | None:
         """The next part nobody has taken, or None when all are taken."""
@@ -80,16 +111,7 @@ class Shared:
     def drain(self, progress: Any) -> None:
         """Write parts until none is left, putting each one's record on the shared queue."""
         while (part := self.take()) is not None:
-            plan, schema = self.plans[part.config], self.schemas[part.config, part.split]
-            record = self.how.write(plan, part, Path(self.root), self.source(part), schema, 1, progress)
-            self.sync.records.put(record)
-
-    def source(self, part: Part) -> RowSource:
-        """The row source of a part's split, made once in each process (its first batch warms caches up)."""
-        key = (part.config, part.split)
-        if key not in self.sources:
-            self.sources[key] = self.plans[part.config].source(part.split)
-        return self.sources[key]
+            self.sync.records.put(self.splits.write(self.how, part, Path(self.root), 1, progress))
 
     def add_rows(self, n: int) -> int:
         """Count `n` more rows written; return the total so far."""
@@ -173,20 +195,14 @@ def write_parts(
     """
     if num_proc < 1:
         raise ParameterError(f"num_proc must be >= 1, got {num_proc}", fix="use --num-proc 1 or more")
-    by_name = {plan.name: plan for plan in plans}
+    splits = SplitRows({plan.name: plan for plan in plans})
     if num_proc == 1 or len(parts) == 1:
-        records, sources = {}, {}
-        for part in parts:  # one row source per split, made once
-            plan, key = by_name[part.config], (part.config, part.split)
-            if key not in sources:
-                sources[key] = plan.source(part.split)
-            records[part.rel] = how.write(plan, part, root, sources[key], None, num_proc, bar)
-        return records
-    return _write_in_processes(by_name, parts, root, min(num_proc, len(parts)), bar, how)
+        return {part.rel: splits.write(how, part, root, num_proc, bar) for part in parts}
+    return _write_in_processes(splits, parts, root, min(num_proc, len(parts)), bar, how)
 
 
 def _write_in_processes(
-    plans: dict[str, ConfigPlan], parts: list[Part], root: Path, procs: int, bar: tqdm | None, how: PartJob
+    splits: SplitRows, parts: list[Part], root: Path, procs: int, bar: tqdm | None, how: PartJob
 ) -> dict[str, dict[str, Any]]:
     ctx = multiprocessing.get_context("spawn")
     sync = Sync(os.getpid(), ctx.Value("q", 0), ctx.Value("q", 0), ctx.Event(), ctx.Queue())
@@ -194,13 +210,10 @@ def _write_in_processes(
     try:
         for _ in range(procs - 1):  # start the workers now: they import the package while this process
             pool.submit(_started)  # makes the schemas below (importing `datasets`), not after
+        for part in parts:  # made here, once: the workers then never import `datasets`, much of their start-up
+            splits.schema(part)
         shared = Shared(
-            plans=plans,
-            # made here, once: the workers then never import `datasets`, a good part of their start-up
-            schemas={
-                (config, split): part_schema(plans[config], plans[config].source(split))
-                for config, split in dict.fromkeys((p.config, p.split) for p in parts)
-            },
+            splits=splits,
             order=sorted(parts, key=lambda p: -len(p.positions)),  # largest first: the last to finish are small
             root=str(root),
             how=how,

@@ -194,7 +194,7 @@ class PartJob:
         part: Part,
         root: Path,
         source: RowSource,
-        schema: pa.Schema | None,
+        schema: pa.Schema,
         num_proc: int,
         bar: Progress | None,
     ) -> dict[str, Any]:

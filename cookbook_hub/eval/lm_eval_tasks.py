@@ -238,23 +238,23 @@ def write_task_files(folder: Path = TASKS_DIR, n: int = SAMPLES_PER_TEMPLATE) ->
     return changed
 
 
+def metadata_style(metadata: dict[str, Any]) -> Style:
+    """The style a run passes to the loaders through the TaskManager's metadata (`Style.describe()`'s keys among
+    lm-eval's own); plain when it passes none."""
+    return Style.from_record({"format": "plain", **metadata})
+
+
 @functools.cache
 def _template(name: str) -> Template:
     return get_template(name)
 
 
-def load_samples(
-    samples_file: str,
-    format: str = "plain",
-    instruction: bool | None = None,
-    answer_cue: bool | None = None,
-    **_: Any,
-) -> Any:
+def load_samples(samples_file: str, **metadata: Any) -> Any:
     """lm-eval `custom_dataset`: a template's held-out samples as the `test` split, their prompts (and choices)
     in the style the run passes through the TaskManager's metadata (default: plain)."""
     import datasets
 
-    style = Style(format, instruction, answer_cue)
+    style = metadata_style(metadata)
     with (TASKS_DIR / SAMPLES_DIR / samples_file).open(encoding="utf-8") as fh:
         rows = [json.loads(line) for line in fh]
     for row in rows:
@@ -292,18 +292,12 @@ def real_task_config(task: RealTask) -> dict[str, Any]:
     }
 
 
-def load_real_task(
-    task_file: str,
-    format: str = "plain",
-    instruction: bool | None = None,
-    answer_cue: bool | None = None,
-    **_: Any,
-) -> Any:
+def load_real_task(task_file: str, **metadata: Any) -> Any:
     """lm-eval `custom_dataset`: a validated real-task file as the `test` split, its prompts in the style the run
     passes through the TaskManager's metadata (default: plain)."""
     import datasets
 
-    task, rendered = load_task_file(task_file), Style(format, instruction, answer_cue)
+    task, rendered = load_task_file(task_file), metadata_style(metadata)
     docs = [lm_eval_doc(task, e, rendered) for e in task.examples]
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})
 

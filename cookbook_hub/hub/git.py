@@ -46,21 +46,19 @@ def byte_bar(total: int, desc: str) -> hub_tqdm:
     return hub_tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc, delay=PROGRESS_DELAY_S)
 
 
-def size_groups(paths: list[Path]) -> Iterator[list[Path]]:
-    """`paths` in order, cut into groups of at most HASH_GROUP_FILES files or about HASH_GROUP_BYTES bytes."""
+def size_groups(sized: list[tuple[Path, int]]) -> Iterator[tuple[list[Path], int]]:
+    """Files (with their sizes) in order, cut into groups of at most HASH_GROUP_FILES files or about
+    HASH_GROUP_BYTES bytes; each group with its bytes."""
     group: list[Path] = []
     size = 0
-    for path in paths:
+    for path, length in sized:
         group.append(path)
-        size += path.stat().st_size
+        size += length
         if size >= HASH_GROUP_BYTES or len(group) >= HASH_GROUP_FILES:
-            yield group
+            yield group, size
             group, size = [], 0
     if group:
-        yield group
-
-
-# ------------------------------------------------------------------ running git
+        yield group, size
 
 
 def git(repo: Path, *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None) -> str:
@@ -255,14 +253,14 @@ class GitRepo:
             "GIT_OBJECT_DIRECTORY": str(self.incoming.resolve()),
             "GIT_ALTERNATE_OBJECT_DIRECTORIES": str((self.git_dir / "objects").resolve()),
         }
-        files = list(plan.files.values())
+        sized = [(path, plan.manifest[rel].size) for rel, path in plan.files.items()]
         oids: list[str] = []
-        with byte_bar(sum(path.stat().st_size for path in files), f"publish {plan.target.name}") as bar:
-            for group in size_groups(files):
+        with byte_bar(sum(size for _, size in sized), f"publish {plan.target.name}") as bar:
+            for group, size in size_groups(sized):
                 paths = "\n".join(str(path.resolve()) for path in group).encode()
                 hashed = git(self.path, "hash-object", "-w", "--no-filters", "--stdin-paths", stdin=paths, env=objects)
                 oids += hashed.split()
-                bar.update(sum(path.stat().st_size for path in group))
+                bar.update(size)
         entries = "".join(f"100644 {oid}\t{rel}\0" for oid, rel in zip(oids, plan.files, strict=True))
         with tempfile.TemporaryDirectory() as scratch:
             env = {**objects, "GIT_INDEX_FILE": str(Path(scratch) / "index")}
