@@ -21,6 +21,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 
 from cookbook_hub._dataset_scripts.cookbook_templates import CITATION
 from cookbook_hub.card.render import render_card_template
+from cookbook_hub.dataset.url_output import UrlFolder
 from cookbook_hub.dataset.verify import inside, split_shards
 from cookbook_hub.errors import CookbookError
 from cookbook_hub.folders import DatasetFolder
@@ -89,15 +90,16 @@ def shareable_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
     return {**manifest, "configs": configs}
 
 
-def data_file(folder: Path, config: str, split: str, rel: str) -> Path:
-    """The Parquet file a manifest `files` entry names, refused unless it is a file inside the folder."""
+def data_file(folder: Path, config: str, split: str, rel: str, data: UrlFolder | None = None) -> Path | str:
+    """The Parquet file a manifest `files` entry names, refused unless it is a file inside the folder (or, for a
+    build written to a URL, in `data`, where its data files are: then `rel` itself is returned)."""
     path = folder / rel
     if not inside(folder, rel):
         problem = "points outside the folder"
-    elif not path.is_file():
+    elif not (data.isfile(rel) if data is not None else path.is_file()):
         problem = "names a file that does not exist"
     else:
-        return path
+        return rel if data is not None else path
     raise CookbookError(
         f"{str(folder / DatasetFolder.MANIFEST)!r}: configs.{config}.splits.{split}.files entry {rel!r} {problem}",
         fix="a built folder names only its own Parquet files: rebuild it with "
@@ -105,16 +107,21 @@ def data_file(folder: Path, config: str, split: str, rel: str) -> Path:
     )
 
 
-def split_files(folder: Path, config: str, splits: dict[str, Any]) -> dict[str, list[Path]]:
+def split_files(
+    folder: Path, config: str, splits: dict[str, Any], data: UrlFolder | None = None
+) -> dict[str, list[Path | str]]:
     """The Parquet files of every split of a config, each checked by `data_file`."""
-    return {split: [data_file(folder, config, split, rel) for rel in s["files"]] for split, s in splits.items()}
+    return {split: [data_file(folder, config, split, rel, data) for rel in s["files"]] for split, s in splits.items()}
 
 
-def example_rows(files: list[Path], template: str, k: int = EXAMPLES_PER_TEMPLATE) -> list[dict]:
-    """The first `k` rows of `template` in the given Parquet files, as display text (read batch by batch)."""
+def example_rows(
+    files: list[Path | str], template: str, k: int = EXAMPLES_PER_TEMPLATE, data: UrlFolder | None = None
+) -> list[dict]:
+    """The first `k` rows of `template` in the given Parquet files (in `data` where given), as display text (read
+    batch by batch)."""
     out: list[dict] = []
     for path in files:
-        parquet = pq.ParquetFile(path)
+        parquet = pq.ParquetFile(data.open(str(path)) if data is not None else path)
         text_columns = [c for c in ("prompt", "completion", "messages") if c in parquet.schema_arrow.names]
         for batch in parquet.iter_batches(batch_size=1024, columns=["template", "index", *text_columns]):
             for row in batch.filter(pc.equal(batch.column("template"), template)).slice(0, k - len(out)).to_pylist():
@@ -183,8 +190,9 @@ def learned_summary(config: dict[str, Any], name: str) -> dict[str, Any] | None:
     return {**source, "task_names": tasks, "cells": cells, "plot": DatasetFolder.effects_plot(name)}
 
 
-def render_dataset_card(folder: str | Path, repo_id: str | None = None) -> DatasetCard:
-    """Render the card of a built folder (reads it only; `write_dataset_card` also draws the charts)."""
+def render_dataset_card(folder: str | Path, repo_id: str | None = None, data: UrlFolder | None = None) -> DatasetCard:
+    """Render the card of a built folder (reads it only; `write_dataset_card` also draws the charts); `data` is
+    where its Parquet files are when not in the folder (a build written to a URL)."""
     folder = Path(folder)
     raw = DatasetFolder(folder).manifest()
     split_shards(raw, folder / DatasetFolder.MANIFEST)  # a manifest not laid out as `build` writes it is refused
@@ -193,7 +201,7 @@ def render_dataset_card(folder: str | Path, repo_id: str | None = None) -> Datas
     configs, templates, seen = [], [], set()
     for name, c in manifest["configs"].items():
         recipe = Recipe.model_validate(c["recipe"])
-        files = split_files(folder, name, c["splits"])
+        files = split_files(folder, name, c["splits"], data)
         train_files = files.get("train", next(iter(files.values())))
         configs.append(
             {
@@ -213,7 +221,7 @@ def render_dataset_card(folder: str | Path, repo_id: str | None = None) -> Datas
         for t in c["templates"]:
             if t["template"] not in seen:
                 seen.add(t["template"])
-                templates.append({**t, "examples": example_rows(train_files, t["template"])})
+                templates.append({**t, "examples": example_rows(train_files, t["template"], data=data)})
     first = next(iter(manifest["configs"].values()))
     pretty = "Cookbook template set" if manifest["kind"] == "templates" else f"Cookbook mixture: {configs[0]['name']}"
     intro = (
@@ -239,11 +247,12 @@ def render_dataset_card(folder: str | Path, repo_id: str | None = None) -> Datas
     return DatasetCard(body)
 
 
-def write_dataset_card(folder: str | Path, repo_id: str | None = None) -> Path:
+def write_dataset_card(folder: str | Path, repo_id: str | None = None, *, data: UrlFolder | None = None) -> Path:
     """Render and write README.md; a given `repo_id` is remembered in the manifest for later renders, and a token
-    space named by a local path is recorded without its folders (`shareable_manifest`)."""
+    space named by a local path is recorded without its folders (`shareable_manifest`). `data` is where the
+    Parquet files are when not in the folder (`build_ray` passes it for a build written to a URL)."""
     built = DatasetFolder(folder)
-    card = str(render_dataset_card(built.path, repo_id))  # first: a folder it refuses is left as it is
+    card = str(render_dataset_card(built.path, repo_id, data))  # first: a folder it refuses is left as it is
     manifest = built.manifest()
     shared = shareable_manifest(manifest) | ({"repo_id": repo_id} if repo_id else {})
     if shared != manifest:

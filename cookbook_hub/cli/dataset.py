@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cookbook_hub.cli.options import stdout, user_errors
+from cookbook_hub.cli.options import parse_json_object, stdout, user_errors
 from cookbook_hub.dataset.parts import MAX_SHARD_ROWS
 from cookbook_hub.errors import ParameterError
 
@@ -19,7 +19,14 @@ def build_cmd(
     spec: Annotated[
         str, typer.Argument(help="A recipe (NAME, NAME@VERSION or a YAML path), or 'templates' for the template set.")
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write (laid out as a Hub dataset repo).")],
+    out: Annotated[
+        str,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Folder to write (laid out as a Hub dataset repo); with --engine ray, also a URL (s3://B/P).",
+        ),
+    ],
     n: Annotated[
         int | None, typer.Option("-n", help="Rows: the recipe's size, or per template for 'templates'.")
     ] = None,
@@ -54,11 +61,19 @@ def build_cmd(
     shard_rows: Annotated[
         int, typer.Option("--shard-rows", help="Most rows per Parquet file (the unit of --shard and Ray tasks).")
     ] = MAX_SHARD_ROWS,
+    storage_options: Annotated[
+        str | None,
+        typer.Option(
+            "--storage-options",
+            help='For a URL --out: fsspec options as JSON, e.g. \'{"endpoint_url": "http://HOST:9000"}\'.',
+        ),
+    ] = None,
 ) -> None:
     """Build a recipe or the template set into a Hub-ready dataset folder (Parquet + card).
 
     Example: cookbook-hub build gpt4all --out data/gpt4all --num-proc 2
     On a Ray cluster: cookbook-hub build gpt4all --engine ray --ray-address auto --out /shared/gpt4all
+    (or --out s3://bucket/datasets/gpt4all: each node uploads its files; credentials as for s3fs)
     Slurm array: cookbook-hub build gpt4all --shard $SLURM_ARRAY_TASK_ID/8 --out /shared/gpt4all, then
     cookbook-hub build gpt4all --assemble --out /shared/gpt4all
     """
@@ -72,7 +87,10 @@ def build_cmd(
     if repo_id is not None:
         check_repo_id(repo_id)
     common = {"n": n, "max_shard_rows": shard_rows, "overwrite": overwrite}
-    finish = lambda folder: write_dataset_card(folder, repo_id)  # noqa: E731
+    options = parse_json_object(storage_options, "--storage-options", '{"endpoint_url": "http://HOST:9000"}')
+    if options is not None and engine != "ray":
+        raise ParameterError("--storage-options needs --engine ray and a URL --out", fix="drop it, or add --engine ray")
+    finish = lambda folder, **where: write_dataset_card(folder, repo_id, **where)  # noqa: E731
     if shard is not None:
         from cookbook_hub.dataset.assemble import build_shard
         from cookbook_hub.tokens.sampling import Shard
@@ -90,7 +108,16 @@ def build_cmd(
         from cookbook_hub.dataset.ray_engine import build_ray
 
         workers = num_proc if ray_address is None else None
-        result = build_ray(spec, out, address=ray_address, workers=workers, progress=not quiet, finish=finish, **common)
+        result = build_ray(
+            spec,
+            out,
+            address=ray_address,
+            workers=workers,
+            progress=not quiet,
+            finish=finish,
+            storage_options=options,
+            **common,
+        )
     else:
         from cookbook_hub.dataset.builder import build
 

@@ -85,15 +85,21 @@ ParamsOpt = Annotated[
 
 def parse_params(text: str | None) -> dict | None:
     """Parse the --params JSON object."""
+    return parse_json_object(text, "--params", '{"min_len": 4}')
+
+
+def parse_json_object(text: str | None, option: str, example: str) -> dict | None:
+    """Parse the JSON object given to `option` (None when not given); errors quote the problem, never the text."""
     if text is None:
         return None
+    fix = f"write it like '{example}'"
     try:
         value = parse_json(text)
     except ValueError as exc:
         problem = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-        raise ParameterError(f"--params is not valid JSON: {problem}", fix="write it like '{\"min_len\": 4}'") from None
+        raise ParameterError(f"{option} is not valid JSON: {problem}", fix=fix) from None
     if not isinstance(value, dict):
-        raise ParameterError("--params must be a JSON object", fix="write it like '{\"min_len\": 4}'")
+        raise ParameterError(f"{option} must be a JSON object", fix=fix)
     return value
 
 

@@ -120,6 +120,13 @@ def read_records(root: Path, plans: list[ConfigPlan], parts: list[Part]) -> dict
             f"{len(missing)} of {len(parts)} shards missing from {root}: {shown([p.rel for p in missing])}{owners}",
             fix=RERUN,
         )
+    check_records(records, plans, parts, str(root))
+    return records
+
+
+def check_records(records: dict[str, dict[str, Any]], plans: list[ConfigPlan], parts: list[Part], root: str) -> None:
+    """Refuse a part's record (by file) from another recipe version or build, or with other rows than the plan
+    gives its part; `root` names where the parts were staged."""
     for plan in plans:
         wanted = identity(plan)
         for part in (p for p in parts if p.config == plan.name):
@@ -133,7 +140,6 @@ def read_records(root: Path, plans: list[ConfigPlan], parts: list[Part]) -> dict
                     f"{where} has {record.get('num_examples')} rows, this build plans {len(part.positions)} for it",
                     fix="assemble with the -n and --shard-rows the shard jobs used, or rerun them",
                 )
-    return records
 
 
 def built_from(got: dict[str, Any], wanted: dict[str, Any]) -> str:

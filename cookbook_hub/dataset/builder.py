@@ -64,14 +64,14 @@ def config_manifest(plan: ConfigPlan, splits: dict[str, dict]) -> dict[str, Any]
 
 @dataclass(frozen=True)
 class BuildResult:
-    """What `build` wrote."""
+    """What `build` wrote: its folder (a URL for a Ray build written to one), kind and rows by config and split."""
 
-    path: Path
+    path: Path | str
     kind: str
     configs: dict[str, dict[str, int]]
 
     @classmethod
-    def of(cls, path: Path, manifest: dict[str, Any]) -> BuildResult:
+    def of(cls, path: Path | str, manifest: dict[str, Any]) -> BuildResult:
         """The result of a build whose manifest is `manifest`."""
         configs = manifest["configs"]
         sizes = {name: {s: e["num_examples"] for s, e in c["splits"].items()} for name, c in configs.items()}

@@ -56,12 +56,13 @@ class Part:
 
 
 def local_out(out: str | Path) -> Path:
-    """The output folder as a local path; a URL (`s3://`, `gs://`, ...) is refused: builds write to a local or
-    mounted shared filesystem (a bucket can be mounted, or the built folder published)."""
+    """The output folder as a local path; a URL (`s3://`, `gs://`, ...) is refused: only the Ray engine writes to one
+    (`cookbook_hub.dataset.url_output`), the others write to a local or mounted shared filesystem."""
     if URL.match(str(out)):
         raise ParameterError(
-            f"--out {str(out)!r} is a URL; builds write to a local or shared (mounted) filesystem",
-            fix="write to a folder every worker sees (NFS, Lustre, a mounted bucket), then `cookbook-hub publish` it",
+            f"--out {str(out)!r} is a URL; only --engine ray writes to one (a local, --shard or --assemble build "
+            "writes to a local or shared, mounted filesystem)",
+            fix="add --engine ray, or write to a folder every job sees (NFS, Lustre, a mounted bucket)",
         )
     return Path(out)
 

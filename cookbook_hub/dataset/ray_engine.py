@@ -4,7 +4,9 @@ The driver plans the build, puts each config's plan in Ray's object store once, 
 each task writes its part and record into a staging folder beside the output (on a filesystem every node
 sees, for a cluster of several machines). When all have finished, the driver assembles the folder with the
 same step as `--assemble` (`cookbook_hub.dataset.assemble.assemble`): the result equals a local build byte
-for byte. Ray is optional: `pip install "cookbook-hub[ray]"`.
+for byte. The output can also be an fsspec URL (`s3://bucket/prefix/NAME`): the nodes then share no
+filesystem, and `cookbook_hub.dataset.url_output` stages, checks and places the files through the store.
+Ray is optional: `pip install "cookbook-hub[ray]"`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,10 +23,11 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from cookbook_hub.dataset.assemble import assemble
-from cookbook_hub.dataset.builder import BuildResult
-from cookbook_hub.dataset.parts import MAX_SHARD_ROWS, Part, local_out, plan_parts, stage_part
+from cookbook_hub.dataset.assemble import assemble, check_records
+from cookbook_hub.dataset.builder import BuildResult, write_manifest
+from cookbook_hub.dataset.parts import MAX_SHARD_ROWS, Part, plan_parts, stage_part
 from cookbook_hub.dataset.plan import ConfigPlan, plan_build
+from cookbook_hub.dataset.url_output import UrlFolder, check_url_output, place, remove, stage_at_url, url_folder
 from cookbook_hub.errors import ClusterError, CookbookError, ParameterError
 from cookbook_hub.fs import check_output, remote_error
 
@@ -82,21 +86,28 @@ def ray_session(ray: ModuleType, address: str | None, workers: int | None) -> It
         ray.shutdown()
 
 
-def _write(plan: ConfigPlan, part: Part, root: str) -> dict[str, Any]:
-    """The body of one Ray task: stage one part (one process, no inner pool)."""
+def _write(plan: ConfigPlan, part: Part, root: str | UrlFolder) -> dict[str, Any]:
+    """The body of one Ray task: stage one part (one process, no inner pool) in a folder or at a URL."""
+    if isinstance(root, UrlFolder):
+        return stage_at_url(plan, part, root)
     return stage_part(plan, part, Path(root))
 
 
-def run_tasks(ray: ModuleType, plans: list[ConfigPlan], parts: list[Part], root: Path, bar: tqdm) -> None:
-    """Run one task per part and wait for all; a failed task's error is raised here (ours as it is)."""
+def run_tasks(
+    ray: ModuleType, plans: list[ConfigPlan], parts: list[Part], root: Path | UrlFolder, bar: tqdm
+) -> dict[str, dict[str, Any]]:
+    """Run one task per part and wait for all; return their records by file. A failed task's error is raised
+    here (ours as it is)."""
     refs = {plan.name: ray.put(plan) for plan in plans}
     task = ray.remote(num_cpus=1, max_retries=1)(_write)
-    pending = {task.remote(refs[part.config], part, str(root)): part for part in parts}
+    where = root if isinstance(root, UrlFolder) else str(root)
+    pending = {task.remote(refs[part.config], part, where): part for part in parts}
+    records = {}
     while pending:
         done, _ = ray.wait(list(pending), num_returns=1)
         part = pending.pop(done[0])
         try:
-            ray.get(done[0])
+            records[part.rel] = ray.get(done[0])
         except ray.exceptions.RayError as exc:  # a task's own error, or a lost worker or node
             for ref in pending:
                 ray.cancel(ref)
@@ -108,6 +119,7 @@ def run_tasks(ray: ModuleType, plans: list[ConfigPlan], parts: list[Part], root:
                 fix="see the Ray logs of that task (or run the build again: finished parts are written anew)",
             ) from None
         bar.update(len(part.positions))
+    return records
 
 
 def build_ray(
@@ -120,20 +132,26 @@ def build_ray(
     max_shard_rows: int = MAX_SHARD_ROWS,
     overwrite: bool = False,
     progress: bool = True,
-    finish: Callable[[Path], object] | None = None,
+    finish: Callable[..., object] | None = None,
+    storage_options: dict[str, Any] | None = None,
 ) -> BuildResult:
     """Build like `cookbook_hub.dataset.builder.build`, one Ray task per part, on the cluster at `address` (a
-    local Ray instance with `workers` CPUs when None); the same folder, byte for byte."""
+    local Ray instance with `workers` CPUs when None); the same folder, byte for byte. `out` may be an fsspec URL
+    (`s3://bucket/prefix/NAME`, reached with `storage_options`); `finish(folder, data=...)` is then given the
+    local folder of the manifest and the URL where the staged Parquet files are."""
     ray = import_ray()
-    out = local_out(out)
+    target = url_folder(out, storage_options)
     planned = plan_build(spec, n)
     parts = plan_parts(planned[1], max_shard_rows)
+    total = sum(len(p.positions) for p in parts)
+    bar = tqdm(total=total, unit="rows", disable=not progress, desc="build")
+    if target is not None:
+        return build_at_url(ray, target, planned, parts, bar, address, workers, overwrite, finish)
+    out = Path(out)
     check_output(out, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     root = out.with_name(f".{out.name}.partial-{os.getpid()}.ray")  # a killed run's is removed by the next
-    total = sum(len(p.positions) for p in parts)
     try:
-        bar = tqdm(total=total, unit="rows", disable=not progress, desc="build")
         with ray_session(ray, address, workers), bar:
             run_tasks(ray, planned[1], parts, root, bar)
         return assemble(
@@ -141,3 +159,34 @@ def build_ray(
         )
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def build_at_url(
+    ray: ModuleType,
+    out: UrlFolder,
+    planned: tuple[str, list[ConfigPlan]],
+    parts: list[Part],
+    bar: tqdm,
+    address: str | None,
+    workers: int | None,
+    overwrite: bool,
+    finish: Callable[..., object] | None,
+) -> BuildResult:
+    """`build_ray` to a URL: tasks upload their parts into a staging folder beside `out`; the driver checks their
+    records, writes the manifest and card locally, and places everything at `out` (`url_output.place`)."""
+    kind, plans = planned
+    check_url_output(out, overwrite)
+    staging = out.staging()
+    try:
+        with ray_session(ray, address, workers), bar:
+            records = run_tasks(ray, plans, parts, staging, bar)
+        check_records(records, plans, parts, staging.url)
+        with tempfile.TemporaryDirectory(prefix="cookbook-build-") as tmp:
+            meta = Path(tmp)
+            manifest = write_manifest(meta, kind, plans, parts, records)
+            if finish is not None:
+                finish(meta, data=staging)
+            place(out, staging, meta, parts, records, overwrite)
+        return BuildResult.of(out.url, manifest)
+    finally:
+        remove(staging)

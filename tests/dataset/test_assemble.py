@@ -4,7 +4,6 @@ refused by name and nothing appears under the final name."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
@@ -12,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from digests import folder_digests
 from typer.testing import CliRunner
 
 from cookbook_hub.card.dataset_card import write_dataset_card
@@ -27,15 +27,6 @@ RECIPE = "gpt4all@0.1.0"
 N = 3000  # train 2880 in three files of 960 rows, validation 60, test 60: five parts
 ROWS = 1000
 JOBS = 3
-
-
-def digests(folder: Path) -> dict[str, str]:
-    """sha256 of every file under a folder, by relative path."""
-    return {
-        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -79,14 +70,14 @@ def test_shard_jobs_then_assemble_equal_the_local_build(local: Path, tmp_path: P
     )
     code, err = run("build", RECIPE, "-n", str(N), "--shard-rows", str(ROWS), "--assemble", "--out", str(out))
     assert code == 0, err
-    assert digests(out) == digests(local)
+    assert folder_digests(out) == folder_digests(local)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gpt4all"]  # staging removed, no hidden siblings
 
 
 def test_two_processes_build_the_same_bytes(local: Path, tmp_path: Path) -> None:
     out = tmp_path / "gpt4all"
     build(RECIPE, out, n=N, num_proc=2, max_shard_rows=ROWS, progress=False, finish=write_dataset_card)
-    assert digests(out) == digests(local)  # sizes in the manifest and card do not depend on --num-proc
+    assert folder_digests(out) == folder_digests(local)  # sizes in the manifest and card do not depend on --num-proc
 
 
 def test_missing_shard_is_named_with_its_job(tmp_path: Path) -> None:
@@ -225,14 +216,14 @@ def test_slurm_array_script_builds_what_the_local_engine_builds(local: Path, tmp
     assert "submitted shard array 7 (3 tasks) and assemble job 8" in result.stdout
     submitted = (tmp_path / "sbatch.log").read_text().splitlines()
     assert "--array=0-2" in submitted[0] and "--dependency=afterok:7" in submitted[1]
-    assert digests(out) == digests(local)
+    assert folder_digests(out) == folder_digests(local)
     bad = subprocess.run(["bash", str(script), RECIPE, str(out), "0"], env=env, capture_output=True, text=True)
     assert bad.returncode == 2 and "JOBS must be a positive number" in bad.stderr
 
 
-@pytest.mark.parametrize("engine", [[], ["--engine", "ray"], ["--shard", "0/2"], ["--assemble"]])
-def test_a_url_output_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: list[str]) -> None:
+@pytest.mark.parametrize("engine", [[], ["--shard", "0/2"], ["--assemble"]])
+def test_a_url_output_needs_the_ray_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: list[str]) -> None:
     monkeypatch.chdir(tmp_path)
     code, err = run("build", RECIPE, "-n", "300", "--out", "s3://bucket/gpt4all", *engine)
-    assert code == 2 and "is a URL; builds write to a local or shared (mounted) filesystem" in err
+    assert code == 2 and "is a URL; only --engine ray writes to one" in err and "add --engine ray" in err
     assert list(tmp_path.iterdir()) == []

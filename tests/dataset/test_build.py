@@ -5,7 +5,6 @@ CLI's refusals."""
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import json
 import os
 import shutil
@@ -23,6 +22,7 @@ import pytest
 import yaml
 from datasets.exceptions import NonMatchingSplitsSizesError
 from datasets.info import DatasetInfosDict
+from digests import folder_digests
 from huggingface_hub import DatasetCard
 
 from cookbook_hub.card.dataset_card import write_dataset_card
@@ -34,15 +34,6 @@ from cookbook_hub.templates import template_names
 N = 3000  # gpt4all splits 0.96/0.02/0.02: 2880 / 60 / 60
 SPLIT_ROWS = {"train": 2880, "validation": 60, "test": 60}
 SHARD_ROWS = 1000  # forces three train shards of 960 rows
-
-
-def digests(folder: Path) -> dict[str, str]:
-    """sha256 of every file under a folder, by relative path."""
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 def siblings(out: Path) -> list[str]:
@@ -91,7 +82,7 @@ def test_shard_names() -> None:
 
 
 def test_layout_with_several_shards(sharded: Path) -> None:
-    files = set(digests(sharded))
+    files = set(folder_digests(sharded))
     expected = {
         "README.md",
         DatasetFolder.MANIFEST,
@@ -122,7 +113,7 @@ def test_all_shards_load_in_order(sharded: Path, tmp_path: Path) -> None:
 
 def test_readme_metadata_matches_the_files(sharded: Path) -> None:
     meta = readme_metadata(sharded)
-    files = [p for p in digests(sharded) if p.endswith(".parquet")]
+    files = [p for p in folder_digests(sharded) if p.endswith(".parquet")]
     (config,) = meta["configs"]
     assert config["config_name"] == "gpt4all"
     matched = []
@@ -252,13 +243,13 @@ def test_template_set_loads_offline_without_cookbook_hub(template_set: Path, tmp
 def test_build_refuses_existing_folder(tmp_path: Path) -> None:
     out = tmp_path / "out"
     build("doc-qa@0.1.0", out, n=40, progress=False, finish=write_dataset_card)
-    before = digests(out)
+    before = folder_digests(out)
     with pytest.raises(OutputExistsError, match="--overwrite"):
         build("doc-qa@0.1.0", out, n=50, progress=False, finish=write_dataset_card)
-    assert digests(out) == before
+    assert folder_digests(out) == before
     result = build("doc-qa@0.1.0", out, n=50, overwrite=True, progress=False, finish=write_dataset_card)
     assert sum(result.configs["doc-qa"].values()) == 50
-    assert digests(out) != before
+    assert folder_digests(out) != before
     assert siblings(out) == []
 
 
@@ -288,18 +279,18 @@ def test_cli_build_matches_the_library(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "doc-qa: train 540, validation 30, test 30" in result.stdout
     build("doc-qa@0.1.0", tmp_path / "lib", n=600, progress=False, finish=write_dataset_card)
-    assert digests(tmp_path / "cli") == digests(tmp_path / "lib")
+    assert folder_digests(tmp_path / "cli") == folder_digests(tmp_path / "lib")
 
 
 def test_cli_build_needs_overwrite(tmp_path: Path) -> None:
     out = tmp_path / "out"
     build("doc-qa@0.1.0", out, n=40, progress=False, finish=write_dataset_card)
-    before = digests(out)
+    before = folder_digests(out)
     result = cli("build", "doc-qa@0.1.0", "-n", "60", "--out", str(out), "-q")
     assert result.returncode == 2
     assert "already exists" in result.stderr and "--overwrite" in result.stderr
     assert "Traceback" not in result.stderr
-    assert digests(out) == before
+    assert folder_digests(out) == before
     result = cli("build", "doc-qa@0.1.0", "-n", "60", "--out", str(out), "-q", "--overwrite")
     assert result.returncode == 0, result.stderr
     assert DatasetFolder(out).manifest()["configs"]["doc-qa"]["splits"]["train"]["num_examples"] == 54
@@ -409,7 +400,7 @@ def gone(pids: list[int], within: float = 30) -> bool:
 def test_sigterm_keeps_the_old_folder_and_cleans_up(tmp_path: Path, num_proc: int) -> None:
     out = tmp_path / "gpt4all"
     build("gpt4all@0.1.0", out, n=300, progress=False, finish=write_dataset_card)
-    before = digests(out)
+    before = folder_digests(out)
     proc, partial = start_big_build(out, num_proc)
     workers = workers_of(proc) if num_proc > 1 else []
     proc.send_signal(signal.SIGTERM)
@@ -422,7 +413,7 @@ def test_sigterm_keeps_the_old_folder_and_cleans_up(tmp_path: Path, num_proc: in
     assert "Traceback" not in stderr.decode()
     assert not partial.exists()
     assert siblings(out) == []
-    assert digests(out) == before
+    assert folder_digests(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gpt4all"]
 
 
@@ -430,7 +421,7 @@ def test_sigterm_keeps_the_old_folder_and_cleans_up(tmp_path: Path, num_proc: in
 def test_sigkill_keeps_the_old_folder_and_the_next_build_cleans_up(tmp_path: Path, num_proc: int) -> None:
     out = tmp_path / "gpt4all"
     build("gpt4all@0.1.0", out, n=300, progress=False, finish=write_dataset_card)
-    before = digests(out)
+    before = folder_digests(out)
     proc, partial = start_big_build(out, num_proc)
     workers = workers_of(proc) if num_proc > 1 else []
     proc.kill()
@@ -439,7 +430,7 @@ def test_sigkill_keeps_the_old_folder_and_the_next_build_cleans_up(tmp_path: Pat
     assert gone(workers)  # orphaned workers stop at their next batch instead of writing on
     assert partial.is_dir()  # SIGKILL cannot clean up ...
     assert siblings(out) == [partial.name]
-    assert digests(out) == before  # ... but the old folder was never touched
+    assert folder_digests(out) == before  # ... but the old folder was never touched
     ds = datasets.load_dataset(str(out), "gpt4all", cache_dir=str(tmp_path / "cache"))
     assert ds["train"].num_rows == 288
     # the next build removes the leftover

@@ -3,7 +3,6 @@ engine's byte for byte, and an unreachable --ray-address is one clear error that
 
 from __future__ import annotations
 
-import hashlib
 import os
 import socket
 import subprocess
@@ -11,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from digests import folder_digests
 from typer.testing import CliRunner
 
 from cookbook_hub.card.dataset_card import write_dataset_card
@@ -26,21 +26,6 @@ N = 3000
 ROWS = 1000  # five parts: three train files, validation, test
 
 
-def digests(folder: Path) -> dict[str, str]:
-    return {
-        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
-@pytest.fixture(scope="module")
-def local_ray() -> None:
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
 def test_ray_build_equals_the_local_build(local_ray: None, tmp_path: Path) -> None:
     build(RECIPE, tmp_path / "local", n=N, max_shard_rows=ROWS, progress=False, finish=write_dataset_card)
     out = tmp_path / "ray"
@@ -48,7 +33,7 @@ def test_ray_build_equals_the_local_build(local_ray: None, tmp_path: Path) -> No
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.stderr
     assert "gpt4all: train 2,880, validation 60, test 60" in result.stdout
-    assert digests(out) == digests(tmp_path / "local")
+    assert folder_digests(out) == folder_digests(tmp_path / "local")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["local", "ray"]  # no staging left beside it
 
 
