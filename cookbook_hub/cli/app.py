@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import sys
@@ -42,7 +43,18 @@ def root(
 def main() -> None:
     """Console-script entry point. SIGTERM unwinds like Ctrl-C, so no output is left half-written."""
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    spawn_without_script()
     app()
+
+
+def spawn_without_script() -> None:
+    """Spare worker processes (`build --num-proc`, started with `spawn`) from re-running the console script that
+    called `main`: by default each would import it, and with it the whole command line (about 0.2 s per worker).
+    multiprocessing is told the main module is `python -m cookbook_hub.cli`'s, which a worker does not import.
+    Only the generated script is told so: it defines nothing but the call of `main`."""
+    script = sys.modules.get("__main__")
+    if script is not None and getattr(script, "__spec__", None) is None and getattr(script, "main", None) is main:
+        script.__spec__ = importlib.util.find_spec("cookbook_hub.cli.__main__")
 
 
 if __name__ == "__main__":
