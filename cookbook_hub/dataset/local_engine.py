@@ -2,8 +2,9 @@
 
 Every process takes the next unwritten part (largest first) from one shared counter and writes that whole
 Parquet file itself, so nothing but row counts and records crosses processes, and the work scales with the
-processes. This process writes parts too: the workers' start-up (a fresh interpreter importing the package)
-overlaps with real work instead of delaying it. The files are the same bytes whatever `num_proc` is.
+processes. This process writes parts too: the workers' start-up (a fork, or where forking is not safe a fresh
+interpreter importing the package: `cookbook_hub.generation.processes`) overlaps with real work instead of
+delaying it. The files are the same bytes whatever `num_proc` is.
 
 A failed or interrupted build stops every worker at its next batch; a worker whose parent was killed exits
 within a second; a worker that dies (killed, out of memory) fails the build with a WorkerError.
@@ -11,9 +12,9 @@ within a second; a worker that dies (killed, out of memory) fails the build with
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import queue
+import signal
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -23,12 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from tqdm.auto import tqdm
 
 from cookbook_hub.dataset.parts import Part, PartJob, part_schema
 from cookbook_hub.dataset.plan import ConfigPlan
 from cookbook_hub.errors import ParameterError, WorkerError
+from cookbook_hub.generation.processes import worker_context
 from cookbook_hub.generation.sources import RowSource
+from cookbook_hub.generation.writers import Progress
 
 POLL_S = 0.2  # how often this process looks at the workers once it has no part left to write
 ORPHAN_CHECK_S = 0.5  # how often a worker checks that the process that started it is still there
@@ -136,7 +138,7 @@ class WorkerProgress:
 class ParentProgress:
     """This process's progress report: moves the bar by everyone's rows and raises a worker's failure."""
 
-    def __init__(self, shared: Shared, bar: tqdm | None, workers: list[Future]) -> None:
+    def __init__(self, shared: Shared, bar: Progress | None, workers: list[Future]) -> None:
         self.shared, self.bar, self.workers, self.shown = shared, bar, workers, 0
 
     def update(self, n: int) -> None:
@@ -158,7 +160,8 @@ _SYNC: list[Sync] = []
 
 
 def _init_worker(sync: Sync) -> None:
-    _SYNC[:] = [sync]
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker inherits the command's handler: a SIGTERM
+    _SYNC[:] = [sync]  # ends it as it ends a spawned one (and the build fails with a WorkerError)
     threading.Thread(target=_exit_with_parent, args=(sync.parent,), daemon=True).start()
 
 
@@ -185,7 +188,7 @@ def write_parts(
     root: Path,
     *,
     num_proc: int = 1,
-    bar: tqdm | None = None,
+    bar: Progress | None = None,
     how: PartJob = PartJob(),
 ) -> dict[str, dict[str, Any]]:
     """Write `parts` under `root` in `num_proc` processes (this one included); return their records by file.
@@ -202,9 +205,9 @@ def write_parts(
 
 
 def _write_in_processes(
-    splits: SplitRows, parts: list[Part], root: Path, procs: int, bar: tqdm | None, how: PartJob
+    splits: SplitRows, parts: list[Part], root: Path, procs: int, bar: Progress | None, how: PartJob
 ) -> dict[str, dict[str, Any]]:
-    ctx = multiprocessing.get_context("spawn")
+    ctx = worker_context()
     sync = Sync(os.getpid(), ctx.Value("q", 0), ctx.Value("q", 0), ctx.Event(), ctx.Queue())
     pool = ProcessPoolExecutor(procs - 1, mp_context=ctx, initializer=_init_worker, initargs=(sync,))
     try:

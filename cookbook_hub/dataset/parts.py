@@ -14,7 +14,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -26,7 +26,7 @@ from cookbook_hub.folders import DatasetFolder
 from cookbook_hub.fs import atomic_path, file_sha256, write_json
 from cookbook_hub.generation.generate import iter_batches
 from cookbook_hub.generation.sources import RowSource
-from cookbook_hub.generation.writers import text_bytes, with_provenance
+from cookbook_hub.generation.writers import Progress, text_bytes, with_provenance
 from cookbook_hub.tokens.sampling import Shard
 
 MAX_SHARD_ROWS = 500_000
@@ -118,12 +118,6 @@ def part_schema(plan: ConfigPlan, source: RowSource) -> pa.Schema:
     """The Arrow schema of a split's parts: the rows' columns with datasets' features and our provenance."""
     meta = {"generator": f"cookbook-hub {__version__}", "config": plan.name, **source.provenance()}
     return with_provenance(source.schema, meta)
-
-
-class Progress(Protocol):
-    """What a part writer reports written rows to: a tqdm bar, or a counter shared with the parent process."""
-
-    def update(self, n: int) -> object: ...
 
 
 def write_part(

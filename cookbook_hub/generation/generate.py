@@ -8,7 +8,7 @@ removed on any error or interrupt).
 
 from __future__ import annotations
 
-import multiprocessing
+import signal
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -17,11 +17,11 @@ from itertools import islice
 from pathlib import Path
 
 import pyarrow as pa
-from tqdm.auto import tqdm
 
 from cookbook_hub.errors import ParameterError
 from cookbook_hub.fs import atomic_path, check_output
 from cookbook_hub.generation.formatting import Style
+from cookbook_hub.generation.processes import worker_context
 from cookbook_hub.generation.sources import RowSource, TemplateSource
 from cookbook_hub.generation.writers import (
     output_kind,
@@ -66,6 +66,7 @@ _WORKER: dict[str, RowSource] = {}
 
 
 def _init_worker(source: RowSource) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the command's handler, which a forked worker inherits
     _WORKER["source"] = source
 
 
@@ -82,7 +83,7 @@ def iter_batches(source: RowSource, positions: range, num_proc: int = 1) -> Iter
         for piece in pieces:
             yield source.batch(piece)
         return
-    ctx = multiprocessing.get_context("spawn")
+    ctx = worker_context()
     workers = min(num_proc, len(pieces))
     with ctx.Pool(workers, initializer=_init_worker, initargs=(source,)) as pool:
         # at most IN_FLIGHT chunks per worker are asked for ahead of the consumer: workers that outpace the
@@ -128,6 +129,8 @@ def generate(
         "rows": len(positions),
     }
     schema = with_provenance(source.schema, meta)
+    from tqdm.auto import tqdm  # here: the worker processes of builds import this module, and need no bar
+
     start = time.perf_counter()
     batches = iter_batches(source, positions, num_proc)
     with (

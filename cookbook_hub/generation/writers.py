@@ -6,16 +6,21 @@ import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from tqdm.auto import tqdm
 
 from cookbook_hub.errors import ParameterError
 
 OUTPUT_KINDS = (".parquet", ".jsonl")
+
+
+class Progress(Protocol):
+    """What a writer reports written rows to: a tqdm bar, or a counter shared with another process."""
+
+    def update(self, n: int) -> object: ...
 
 
 def with_provenance(schema: pa.Schema, meta: dict[str, Any]) -> pa.Schema:
@@ -46,7 +51,7 @@ def output_kind(out: Path) -> str:
     return "dir"
 
 
-def write_parquet(batches: Iterator[pa.RecordBatch], schema: pa.Schema, path: Path, bar: tqdm) -> tuple[int, int]:
+def write_parquet(batches: Iterator[pa.RecordBatch], schema: pa.Schema, path: Path, bar: Progress) -> tuple[int, int]:
     """Stream batches into one Parquet file; returns (rows, text bytes)."""
     rows = nbytes = 0
     with pq.ParquetWriter(path, schema, compression="zstd") as writer:
@@ -57,7 +62,7 @@ def write_parquet(batches: Iterator[pa.RecordBatch], schema: pa.Schema, path: Pa
     return rows, nbytes
 
 
-def write_jsonl(batches: Iterator[pa.RecordBatch], path: Path, bar: tqdm) -> tuple[int, int]:
+def write_jsonl(batches: Iterator[pa.RecordBatch], path: Path, bar: Progress) -> tuple[int, int]:
     """Stream batches into a JSON Lines file; returns (rows, text bytes)."""
     rows = nbytes = 0
     with path.open("w", encoding="utf-8") as fh:
@@ -68,7 +73,9 @@ def write_jsonl(batches: Iterator[pa.RecordBatch], path: Path, bar: tqdm) -> tup
     return rows, nbytes
 
 
-def write_dataset_dir(batches: Iterator[pa.RecordBatch], schema: pa.Schema, path: Path, bar: tqdm) -> tuple[int, int]:
+def write_dataset_dir(
+    batches: Iterator[pa.RecordBatch], schema: pa.Schema, path: Path, bar: Progress
+) -> tuple[int, int]:
     """Write a `save_to_disk` folder (through a Parquet file in a scratch folder)."""
     import datasets
 

@@ -378,10 +378,19 @@ def alive(pid: int) -> bool:
 
 
 def workers_of(proc: subprocess.Popen) -> list[int]:
-    """The part-writing workers of a `--num-proc 2` build, once they run (Python children, not helpers)."""
+    """The part-writing workers of a `--num-proc 2` build, once they run: children forked from it (its command
+    line) or spawned (`spawn_main`), not helpers such as multiprocessing's resource tracker."""
     deadline = time.monotonic() + 60
+    parent = Path(f"/proc/{proc.pid}/cmdline").read_text()
     while time.monotonic() < deadline:
-        found = [pid for pid in children_of(proc.pid) if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
+        found = []
+        for pid in children_of(proc.pid):
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_text()
+            except OSError:
+                continue
+            if cmdline == parent or "spawn_main" in cmdline:
+                found.append(pid)
         if found:
             return found
         time.sleep(0.05)

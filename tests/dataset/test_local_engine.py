@@ -41,14 +41,24 @@ def no_workers_left() -> bool:
     return not multiprocessing.active_children()
 
 
-@pytest.mark.parametrize("num_proc", [2, 3])
-def test_several_processes_write_the_same_bytes(tmp_path: Path, num_proc: int) -> None:
+@pytest.mark.parametrize(("num_proc", "start"), [(2, "fork"), (3, "fork"), (2, "spawn")])
+def test_several_processes_write_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, num_proc: int, start: str
+) -> None:
+    started = []
+
+    def context() -> multiprocessing.context.BaseContext:
+        started.append(start)
+        return multiprocessing.get_context(start)
+
+    monkeypatch.setattr("cookbook_hub.dataset.local_engine.worker_context", context)
     common = dict(n=N, max_shard_rows=SHARD_ROWS, progress=False, finish=write_dataset_card)
     build(RECIPE, tmp_path / "one", num_proc=1, **common)
     build(RECIPE, tmp_path / "many", num_proc=num_proc, **common)
     one = files(tmp_path / "one")
     assert sum(name.endswith(".parquet") for name in one) == 6
     assert files(tmp_path / "many") == one
+    assert started == [start]
     assert no_workers_left()
 
 
