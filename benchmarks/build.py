@@ -1,18 +1,20 @@
 """Build benchmark: a `gpt4all` mixture built by the local engine and by the Ray engine, then published.
 
-    python benchmarks/build.py                 # 1,000,000 rows: local 1 and 2 processes, Ray 1 and 2 workers
+    python benchmarks/build.py                 # 1,000,000 rows: local 1 and 2 processes, Ray 1 and 2 workers,
+                                               # and Ray 2 workers writing to a URL (file://)
     python benchmarks/build.py --rows 100000   # quicker
     python benchmarks/build.py --engines local:1,ray:2
 
-Each configuration runs in one fresh child process that builds the recipe into a folder cut into Parquet
-files of `--shard-rows` rows (default: rows / 8, so about ten parts) and publishes it to a local hub folder
-(one git commit). The local engine (`cookbook_hub.dataset.builder.build`) writes the parts one after the
-other, generating each with `W` processes; the Ray engine (`cookbook_hub.dataset.ray_engine.build_ray`)
-runs one task per part on a local Ray instance with `W` CPUs, started before the clock (its start-up is
-reported apart). Reported: wall time of the build and of the publish, rows/s, MB/s of formatted text, peak
-RSS, and the overhead per part: (build s x W - local 1-process build s) / parts, the CPU-seconds each part
-costs beyond the single-process work. Every build's manifest digest is printed: all engines must agree.
-Results go to benchmarks/results/build.{json,md}.
+Each configuration runs in one fresh child process that builds the recipe into a folder cut into Parquet files
+of `--shard-rows` rows (default: rows / 8, so about ten parts) and publishes it to a local hub folder (one git
+commit). The local engine (`cookbook_hub.dataset.builder.build`) writes `W` parts at once, each in its own
+process; the Ray engine (`cookbook_hub.dataset.ray_engine.build_ray`) runs one task per part on a local Ray
+instance with `W` CPUs, started before the clock (its start-up is reported apart); `ray-url` is the Ray engine
+writing to a `file://` URL, the path of an `s3://` build (staging, upload, copy into place:
+`cookbook_hub.dataset.url_output`) without a network. Reported: wall time of the build and of the publish,
+rows/s, MB/s of formatted text, peak RSS, and the overhead per part: (build s x W - local 1-process build s) /
+parts, the CPU-seconds each part costs beyond the single-process work. Every build's manifest digest is printed:
+all engines must agree. Results go to benchmarks/results/build.{json,md}.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def child(engine: str, workers: int, rows: int, shard_rows: int, work: Path) -> 
 
     ray_start = 0.0
     out = work / "gpt4all"
-    if engine == "ray":
+    if engine.startswith("ray"):
         import ray
 
         from cookbook_hub.dataset.ray_engine import build_ray
@@ -57,6 +59,8 @@ def child(engine: str, workers: int, rows: int, shard_rows: int, work: Path) -> 
     start = time.perf_counter()
     if engine == "ray":
         build_ray(RECIPE, out, **common)
+    elif engine == "ray-url":
+        build_ray(RECIPE, f"file://{out}", **common)
     else:
         build(RECIPE, out, num_proc=workers, **common)
     built = time.perf_counter()
@@ -121,7 +125,8 @@ def main() -> None:
     """Parse arguments; run as the parent (every configuration) or as one child."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--engines", default="local:1,local:2,ray:1,ray:2", help="ENGINE:WORKERS, comma-separated")
+    engines = "local:1,local:2,ray:1,ray:2,ray-url:2"
+    parser.add_argument("--engines", default=engines, help="ENGINE:WORKERS, comma-separated")
     parser.add_argument("--shard-rows", type=int, help="rows per Parquet file (default: rows / 8)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)

@@ -30,7 +30,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
@@ -130,56 +129,26 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def _proc_table() -> dict[int, tuple[int, int]]:
-    """pid -> (parent pid, RSS in bytes) for every visible process (Linux /proc)."""
-    table: dict[int, tuple[int, int]] = {}
-    page = os.sysconf("SC_PAGE_SIZE")
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        table[int(entry)] = (int(fields[1]), int(fields[21]) * page)
-    return table
-
-
-def tree_rss_bytes(root: int) -> int:
-    """Current RSS of `root` plus all its descendants."""
-    table = _proc_table()
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        total += table.get(pid, (0, 0))[1]
-        todo.extend(child for child, (parent, _) in table.items() if parent == pid)
-    return total
-
-
 class TreeRssSampler:
-    """Polls the RSS of this process and its descendants in a thread; `peak_mb` is the largest sum seen."""
+    """Polls the RSS of this process and its descendants from a separate process (`rss_sampler.py`: a thread
+    here would make the library spawn its workers instead of forking them); `peak_mb` is the largest sum seen."""
 
     def __init__(self, every_s: float = SAMPLE_EVERY_S) -> None:
         self.every_s, self.peak = every_s, 0
         self.enabled = os.path.isdir("/proc/self")
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, tree_rss_bytes(os.getpid()))
-            self._stop.wait(self.every_s)
+        self._proc: subprocess.Popen | None = None
 
     def __enter__(self) -> TreeRssSampler:
         if self.enabled:
-            self._thread.start()
+            script = str(Path(__file__).with_name("rss_sampler.py"))
+            cmd = [sys.executable, "-S", script, str(os.getpid()), str(self.every_s)]
+            self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self.enabled:
-            self._thread.join()
+        if self._proc is not None:
+            out, _ = self._proc.communicate(input="", timeout=60)
+            self.peak = int(out.strip() or 0)
 
     @property
     def peak_mb(self) -> float | None:
