@@ -394,14 +394,22 @@ def test_an_error_is_printed_on_one_line():
     assert result.stderr == "error: README.md: invalid YAML: in line 1 { ^\n  fix: fix the card\n"
 
 
-def test_workers_of_the_console_script_do_not_import_the_command_line(tmp_path: Path) -> None:
-    """`build --num-proc 2` from the installed `cookbook-hub` script: its worker imports what writes parts, not
-    the script and the whole command line again (each Python process reports its imports to stderr)."""
-    script = Path(sys.executable).with_name("cookbook-hub")
-    assert script.is_file(), "the package is installed with its console script"
+def test_spawned_workers_of_the_console_script_do_not_import_the_command_line(tmp_path: Path) -> None:
+    """`build --num-proc 2` from a script made like the installed `cookbook-hub` one, in a process that runs a
+    second thread, so that its worker is spawned, not forked: the worker imports what writes parts, not the
+    script and the whole command line again (each Python process reports its imports to stderr)."""
+    script = tmp_path / "cookbook-hub"
+    script.write_text(
+        "import sys\nimport threading\n"
+        "threading.Thread(target=threading.Event().wait, daemon=True).start()  # workers are spawned\n"
+        "from cookbook_hub.cli.app import main\n"
+        "if __name__ == '__main__':\n    sys.exit(main())\n",
+        encoding="utf-8",
+    )
     args = ["build", "gpt4all@0.1.0", "-n", "3000", "--shard-rows", "1000", "-p", "2", "-q", "--out", "out"]
     env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}
-    result = subprocess.run([str(script), *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    cmd = [sys.executable, str(script), *args]
+    result = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     top_level = re.findall(r"^import time:\s+\d+ \|\s+\d+ \| (\S+)$", result.stderr, re.MULTILINE)
     assert top_level.count("cookbook_hub.cli.app") == 1  # the command's own process only
