@@ -14,6 +14,11 @@ class CookbookError(Exception):
         super().__init__(message if fix is None else f"{message}\n  fix: {fix}")
 
 
+class CookbookWarning(UserWarning):
+    """A notice that does not stop the command (a template defined again, files an earlier run left); the CLI
+    prints it as one `warning:` line."""
+
+
 class UnknownNameError(CookbookError, KeyError):
     """A name (template, recipe, token space, ...) that is not registered."""
 

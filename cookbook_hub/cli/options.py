@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from cookbook_hub.bounded import parse_json
-from cookbook_hub.errors import CookbookError, ParameterError
+from cookbook_hub.errors import CookbookError, CookbookWarning, ParameterError
 from cookbook_hub.fs import one_line
 from cookbook_hub.generation.formatting import STYLES
 from cookbook_hub.templates import Template, get_template
@@ -33,7 +33,9 @@ def user_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            with warnings.catch_warnings():  # restores the previous printer afterwards
+                warnings.showwarning = show_warning
+                return func(*args, **kwargs)
         except CookbookError as exc:
             report(str(exc).removesuffix(f"\n  fix: {exc.fix}"), exc.fix)
         except KeyboardInterrupt:
@@ -46,6 +48,17 @@ def user_errors(func: F) -> F:
             )
 
     return wrapper  # type: ignore[return-value]
+
+
+_SHOW_WARNING = warnings.showwarning
+
+
+def show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    """Print our warnings (`CookbookWarning`) as one `warning:` line, others as Python prints them."""
+    if issubclass(category, CookbookWarning):
+        stderr.print(f"[bold yellow]warning:[/] {escape(one_line(str(message)))}", markup=True)
+    else:
+        _SHOW_WARNING(message, category, *args, **kwargs)
 
 
 def report(message: str, fix: str | None) -> NoReturn:

@@ -15,6 +15,7 @@ import os
 import shutil
 import socket
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,8 +28,16 @@ from cookbook_hub.dataset.assemble import assemble, check_records
 from cookbook_hub.dataset.builder import BuildResult, write_manifest
 from cookbook_hub.dataset.parts import MAX_SHARD_ROWS, Part, plan_parts, stage_part
 from cookbook_hub.dataset.plan import ConfigPlan, plan_build
-from cookbook_hub.dataset.url_output import UrlFolder, check_url_output, place, remove, stage_at_url, url_folder
-from cookbook_hub.errors import ClusterError, CookbookError, ParameterError
+from cookbook_hub.dataset.url_output import (
+    UrlFolder,
+    check_url_output,
+    leftover_staging,
+    place,
+    remove,
+    stage_at_url,
+    url_folder,
+)
+from cookbook_hub.errors import ClusterError, CookbookError, CookbookWarning, ParameterError
 from cookbook_hub.fs import check_output, remote_error
 
 CONNECT_TIMEOUT_S = 5.0
@@ -176,6 +185,13 @@ def build_at_url(
     records, writes the manifest and card locally, and places everything at `out` (`url_output.place`)."""
     kind, plans = planned
     check_url_output(out, overwrite)
+    for left in leftover_staging(out):  # not removed: the build that wrote it may still run elsewhere
+        warnings.warn(
+            f"{left} holds the staged files of an earlier build of {out.url} that did not end; delete it once no "
+            "other build of that output runs",
+            CookbookWarning,
+            stacklevel=2,
+        )
     staging = out.staging()
     try:
         with ray_session(ray, address, workers), bar:

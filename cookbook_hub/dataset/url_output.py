@@ -122,6 +122,17 @@ def check_url_output(out: UrlFolder, overwrite: bool) -> None:
             raise OutputPathError(f"cannot write {out.url!r}: {out.protocol}://{top} does not exist", fix=CHECK_ACCESS)
 
 
+def leftover_staging(out: UrlFolder) -> list[str]:
+    """The staging folders of earlier builds of `out` that did not end (a killed driver's), as URLs."""
+    fs, path = out.filesystem()
+    parent, _, name = path.rpartition("/")
+    with store_errors(f"cannot read {out.url}"):
+        fs.invalidate_cache(parent)
+        found = fs.glob(f"{parent}/.{name}.partial-*")
+    base = out.url.rpartition("/")[0]
+    return [f"{base}/{entry.rpartition('/')[2]}" for entry in sorted(found)]
+
+
 def upload(fs: Any, local: Path, path: str) -> None:
     """Upload one file to `path` and check the store holds all its bytes."""
     fs.makedirs(posixpath.dirname(path), exist_ok=True)  # real folders where the store has them; else no-op

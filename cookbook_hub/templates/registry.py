@@ -16,7 +16,7 @@ import pkgutil
 import warnings
 from typing import Any
 
-from cookbook_hub.errors import ParameterError, UnknownNameError
+from cookbook_hub.errors import CookbookWarning, ParameterError, UnknownNameError
 from cookbook_hub.templates.base import Template
 from cookbook_hub.tokens.space import TokenSpace
 
@@ -33,7 +33,8 @@ def register(cls: type[Template]) -> type[Template]:
     if old is not None and old is not cls:
         if (old.__module__, old.__qualname__) != (cls.__module__, cls.__qualname__):
             raise ValueError(f"template {cls.name!r} is registered twice: {old} and {cls}")
-        warnings.warn(f"template {cls.name!r} is defined again: the new definition replaces the old", stacklevel=2)
+        message = f"template {cls.name!r} is defined again: the new definition replaces the old"
+        warnings.warn(message, CookbookWarning, stacklevel=2)
     REGISTRY[cls.name] = cls
     return cls
 
@@ -58,7 +59,7 @@ def discover() -> None:
             loaded = entry.load()
         except Exception as exc:  # a broken plugin must not take the built-in templates down with it
             message = f"{ENTRY_POINTS} entry point {entry.name!r} ({entry.value}) failed to load: {exc}"
-            warnings.warn(message, stacklevel=2)
+            warnings.warn(message, CookbookWarning, stacklevel=2)
             continue
         if isinstance(loaded, type) and issubclass(loaded, Template):
             register(loaded)

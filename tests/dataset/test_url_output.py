@@ -97,9 +97,12 @@ def test_an_s3_build_equals_the_local_build(local_ray: None, s3: dict, local_bui
     assert again.stderr.startswith(f"error: output '{url}' already exists")
     assert SECRET not in again.stderr + again.stdout
 
+    fs.pipe_file("bucket/datasets/.gpt4all.partial-0ld/gpt4all/train-00000-of-00003.parquet", b"a killed build's")
     smaller = ["build", RECIPE, "-n", "300", "--engine", "ray", "-q", "--out", url, "--overwrite"]
     replaced = CliRunner().invoke(app, [*smaller, "--storage-options", json.dumps(s3)])
     assert replaced.exit_code == 0, replaced.stderr
+    assert replaced.stderr.startswith("warning: s3://bucket/datasets/.gpt4all.partial-0ld holds the staged files")
+    assert bucket(s3).exists("bucket/datasets/.gpt4all.partial-0ld")  # left: its build may still run elsewhere
     manifest = json.loads(bucket(s3).cat_file("bucket/datasets/gpt4all/cookbook_build.json"))
     assert manifest["configs"]["gpt4all"]["splits"]["train"]["files"] == ["gpt4all/train-00000-of-00001.parquet"]
     assert [p.rsplit("/", 1)[1] for p in bucket(s3).find("bucket/datasets/gpt4all/gpt4all")] == [

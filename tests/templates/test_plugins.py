@@ -66,6 +66,13 @@ def test_a_module_is_imported_with_the_import_flag(tmp_path: Path):
     assert "--import no_such_module: cannot import it" in missing.stderr
 
 
+def test_a_template_defined_twice_is_one_warning_line_in_the_cli(tmp_path: Path):
+    (tmp_path / "twice.py").write_text(PLUGIN + PLUGIN.split("\n\n\n", 1)[1], encoding="utf-8")
+    shown = cli("--import", "twice", "show", "echo", "-n", "1", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stderr == "warning: template 'echo' is defined again: the new definition replaces the old\n"
+
+
 def test_an_entry_point_registers_templates(tmp_path: Path):
     site = tmp_path / "site"
     (site / "echo_plugin").mkdir(parents=True)
