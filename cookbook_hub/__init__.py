@@ -6,6 +6,7 @@ The flat Python API, imported on first use so that `import cookbook_hub` stays l
 
     cb.get_template("copy").sample(0, seed=0)
     folder = cb.build("generative", "data/generative", finish=cb.write_dataset_card).path  # with its card
+    cb.build_ray("gpt4all", "s3://my-bucket/gpt4all", address="auto", finish=cb.write_dataset_card)  # on Ray
     cb.publish(folder, "hub/me/generative", tag="v0.1.0")
     cb.pull("hub/me/generative", "v0.1.0", "pulled")
     result = cb.train(cb.TrainConfig(data="generative", out="adapters/generative", steps=200))
@@ -31,6 +32,7 @@ API = {
     "register": "cookbook_hub.templates:register",
     "load_recipe": "cookbook_hub.recipes.schema:load_recipe",
     "build": "cookbook_hub.dataset.builder:build",
+    "build_ray": "cookbook_hub.dataset.ray_engine:build_ray",
     "write_dataset_card": "cookbook_hub.card.dataset_card:write_dataset_card",
     "publish": "cookbook_hub.hub.publish:publish",
     "pull": "cookbook_hub.hub.pull:pull",

@@ -14,7 +14,10 @@ from cookbook_hub.templates import get_template
 
 pytest_plugins = ["tiny_models", "eval_fixtures"]
 REPO_ROOT = Path(__file__).resolve().parents[1]
-NAMES = ["get_template", "build", "write_dataset_card", "publish", "pull", "train", "evaluate", "align", "TrainConfig"]
+NAMES = [
+    "get_template", "build", "build_ray", "write_dataset_card", "publish", "pull", "train", "evaluate", "align",
+    "TrainConfig",
+]  # fmt: skip
 
 
 def test_import_and_attribute_access_stay_torch_free():
