@@ -131,6 +131,12 @@ def run_tasks(
     return records
 
 
+def rows_bar(parts: list[Part], progress: bool) -> tqdm:
+    """The build's progress bar over the rows of all its parts (made once the output is checked, so that a
+    refused output prints no bar)."""
+    return tqdm(total=sum(len(p.positions) for p in parts), unit="rows", disable=not progress, desc="build")
+
+
 def build_ray(
     spec: str,
     out: str | Path,
@@ -152,16 +158,14 @@ def build_ray(
     target = url_folder(out, storage_options)
     planned = plan_build(spec, n)
     parts = plan_parts(planned[1], max_shard_rows)
-    total = sum(len(p.positions) for p in parts)
-    bar = tqdm(total=total, unit="rows", disable=not progress, desc="build")
     if target is not None:
-        return build_at_url(ray, target, planned, parts, bar, address, workers, overwrite, finish)
+        return build_at_url(ray, target, planned, parts, progress, address, workers, overwrite, finish)
     out = Path(out)
     check_output(out, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     root = out.with_name(f".{out.name}.partial-{os.getpid()}.ray")  # a killed run's is removed by the next
     try:
-        with ray_session(ray, address, workers), bar:
+        with ray_session(ray, address, workers), rows_bar(parts, progress) as bar:
             run_tasks(ray, planned[1], parts, root, bar)
         return assemble(
             spec, out, max_shard_rows=max_shard_rows, overwrite=overwrite, finish=finish, root=root, planned=planned
@@ -175,7 +179,7 @@ def build_at_url(
     out: UrlFolder,
     planned: tuple[str, list[ConfigPlan]],
     parts: list[Part],
-    bar: tqdm,
+    progress: bool,
     address: str | None,
     workers: int | None,
     overwrite: bool,
@@ -194,7 +198,7 @@ def build_at_url(
         )
     staging = out.staging()
     try:
-        with ray_session(ray, address, workers), bar:
+        with ray_session(ray, address, workers), rows_bar(parts, progress) as bar:
             records = run_tasks(ray, plans, parts, staging, bar)
         check_records(records, plans, parts, staging.url)
         with tempfile.TemporaryDirectory(prefix="cookbook-build-") as tmp:

@@ -117,7 +117,7 @@ def check_url_output(out: UrlFolder, overwrite: bool) -> None:
         if fs.exists(path) and not overwrite:
             raise OutputExistsError(f"output {out.url!r} already exists", fix="pass --overwrite or choose another URL")
         top = path.strip("/").split("/")[0]
-        root = path[: path.index(top) + len(top)]
+        root = "/" + top if path.startswith("/") else top  # the bucket, or the top folder of a filesystem
         if not fs.exists(root):
             raise OutputPathError(f"cannot write {out.url!r}: {out.protocol}://{top} does not exist", fix=CHECK_ACCESS)
 

@@ -5,6 +5,7 @@ errors that leave nothing under the output's name and no staging beside it; cred
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import logging
@@ -35,8 +36,6 @@ BUILD = ["build", RECIPE, "-n", str(N), "--shard-rows", str(ROWS), "--engine", "
 
 def digests(fs: object, root: str) -> dict[str, str]:
     """sha256 of every file under `root` on an fsspec filesystem, by path inside it."""
-    import hashlib
-
     return {p[len(root) + 1 :]: hashlib.sha256(fs.cat_file(p)).hexdigest() for p in sorted(fs.find(root))}
 
 
